@@ -1,0 +1,29 @@
+// Bundles the CLI with esbuild. One bundle with code splitting: each command is its own
+// chunk (loaded by `await import()` in src/cli.ts), so start-up only parses what it runs.
+import { build } from 'esbuild';
+import { readFile, rm } from 'node:fs/promises';
+
+const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+
+await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
+await build({
+  entryPoints: ['src/cli.ts'],
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  chunkNames: 'chunks/[name]-[hash]',
+  // Some dependencies ship CommonJS that calls require(); give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __cfCreateRequire } from 'node:module'; const require = __cfCreateRequire(import.meta.url);",
+  },
+  define: { __VERSION__: JSON.stringify(pkg.version) },
+  // cosmiconfig loads typescript only for .ts configs, which we do not search for.
+  external: ['typescript'],
+  logLevel: 'warning',
+});

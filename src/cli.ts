@@ -1,0 +1,273 @@
+/**
+ * The command registry. Each action lazily imports its command module, so start-up only
+ * pays for what runs. Commands return data or throw CliError; only `main` picks the exit code.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, EXIT, NotImplementedError } from './lib/errors.js';
+import { Output } from './lib/output.js';
+import type { GlobalOptions } from './lib/context.js';
+
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+type Runner = (args: unknown[], globals: GlobalOptions, out: Output) => Promise<number | void>;
+
+let activeOutput: Output | undefined;
+
+function globalsOf(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals() as GlobalOptions & { color?: boolean };
+  return { config: o.config, json: o.json, quiet: o.quiet, verbose: o.verbose, color: o.color };
+}
+
+/** Wraps a runner as a commander action: builds the output, hands over args and globals. */
+function action(runner: Runner) {
+  return async (...all: unknown[]) => {
+    const cmd = all[all.length - 1] as Command;
+    const globals = globalsOf(cmd);
+    const out = new Output(globals);
+    activeOutput = out;
+    const code = await runner(all.slice(0, -1), globals, out);
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}
+
+function notYet(name: string): Runner {
+  return async () => {
+    throw new NotImplementedError(name);
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('claude-failover')
+    .description(
+      'Keep a pool of Claude Code agents in tmux working across several Anthropic accounts.',
+    )
+    .version(VERSION, '-V, --version')
+    .option('-c, --config <file>', 'config file (default: $CLAUDE_FAILOVER_CONFIG, then a search)')
+    .option('--json', 'print one JSON document on stdout; logs go to stderr')
+    .option('-q, --quiet', 'print only errors and data')
+    .option('-v, --verbose', 'print debug detail and stack traces')
+    .option('--no-color', 'no colour (NO_COLOR is honoured too)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('init')
+    .description('write a starter config (~/.config/claude-failover/config.yaml by default)')
+    .option('--force', 'overwrite an existing file')
+    .option('-o, --output <file>', 'where to write it')
+    .action(
+      action(async ([opts], globals, out) => {
+        const { init } = await import('./commands/init.js');
+        return init(opts as { force?: boolean; output?: string }, globals, out);
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('run the main job in a throwaway sandbox: tasks, a quota hit, a swap')
+    .option('--keep', 'leave the sandbox in place')
+    .action(action(notYet('demo')));
+
+  program
+    .command('doctor')
+    .description('check tmux, the agent, account dirs, credentials, state and locks')
+    .option('--repair', 'fix what can safely be fixed, such as a corrupt state file')
+    .action(
+      action(async ([opts], globals, out) => {
+        const { doctor } = await import('./commands/doctor.js');
+        return doctor(opts as { repair?: boolean }, globals, out);
+      }),
+    );
+
+  program
+    .command('setup')
+    .description('create account dirs, link projects/ to the shared tree, install the hooks')
+    .option('--uninstall-hooks', 'remove only the hooks this tool installed')
+    .action(action(notYet('setup')));
+
+  program
+    .command('status')
+    .description('accounts, sessions, queues, last swap, cooldown and warnings')
+    .action(
+      action(async (_args, globals, out) => {
+        const { status } = await import('./commands/status.js');
+        return status(globals, out);
+      }),
+    );
+
+  const session = program
+    .command('session')
+    .description('start, stop, restart or list the agent sessions');
+  for (const verb of ['start', 'stop', 'restart', 'list'] as const) {
+    session
+      .command(`${verb} [names...]`)
+      .description(`${verb} sessions (default: all configured)`)
+      .action(action(notYet(`session ${verb}`)));
+  }
+
+  program
+    .command('watch')
+    .description(
+      'restart dead agents with --resume, mark crash loops degraded, report stuck sessions',
+    )
+    .action(action(notYet('watch')));
+
+  const quota = program.command('quota').description('usage-limit detection');
+  quota
+    .command('check')
+    .description('scan the sessions for a usage limit; swap when it is confirmed')
+    .option('--no-swap', 'detect and record, but do not swap')
+    .action(action(notYet('quota check')));
+  quota
+    .command('explain [file]')
+    .description('classify captured pane text (a file, or - for stdin)')
+    .option('--now <iso>', 'the detection time')
+    .option('--tz <zone>', 'time zone for clock-only reset times')
+    .action(action(notYet('quota explain')));
+
+  program
+    .command('swap')
+    .description('move every session to another account and resume its conversation')
+    .option('--from <account>', 'the account to leave (default: the active one)')
+    .option('--to <account>', 'the target account (default: picked by priority and headroom)')
+    .option('--reason <text>', 'why, for the record')
+    .option('--dry-run', 'print the plan and change nothing')
+    .action(action(notYet('swap')));
+
+  program
+    .command('dispatch')
+    .description('hand inbox tasks to idle sessions')
+    .option('--dry-run', 'print what would be dispatched')
+    .action(action(notYet('dispatch')));
+
+  const task = program.command('task').description('task queue helpers');
+  task
+    .command('add <project> [file]')
+    .description('queue a task (from a file, or - for stdin)')
+    .option('--id <id>', 'task id (default: from the file name or a timestamp)')
+    .option('--priority <n>', 'higher goes first')
+    .option('--session <name>', 'pin it to one session')
+    .action(action(notYet('task add')));
+  task
+    .command('list')
+    .description('pending, dispatched, done and failed tasks')
+    .option('--project <name>', 'only this project')
+    .action(action(notYet('task list')));
+  task
+    .command('done <id>')
+    .description('mark a task done (what an agent runs when it finishes)')
+    .option('--session <name>', 'default: $CLAUDE_FAILOVER_SESSION')
+    .action(action(notYet('task done')));
+  task
+    .command('fail <id>')
+    .description('mark a task failed')
+    .requiredOption('--reason <text>', 'why it failed')
+    .option('--session <name>', 'default: $CLAUDE_FAILOVER_SESSION')
+    .action(action(notYet('task fail')));
+  task
+    .command('requeue <id>')
+    .description('put a task back in the queue')
+    .action(action(notYet('task requeue')));
+
+  program
+    .command('checkpoint [names...]')
+    .description("snapshot each session's context: task, last tool call, working dir")
+    .action(action(notYet('checkpoint')));
+
+  program
+    .command('janitor')
+    .description('clean stale markers, archive done tasks, prune checkpoints, rotate logs')
+    .option('--dry-run', 'list the actions without doing them')
+    .action(action(notYet('janitor')));
+
+  const notify = program.command('notify').description('notifications');
+  notify
+    .command('test')
+    .description('send a test event to every configured sink')
+    .action(action(notYet('notify test')));
+
+  const hook = program
+    .command('hook')
+    .description('entry points for Claude Code hooks (installed by setup)');
+  hook
+    .command('run <event>')
+    .description('record a hook signal (SessionStart, UserPromptSubmit, Stop, StopFailure)')
+    .action(action(notYet('hook run')));
+  hook
+    .command('statusline')
+    .description('record the statusline usage and print a short status line')
+    .action(action(notYet('hook statusline')));
+
+  for (const name of ['cron', 'systemd'] as const) {
+    const group = program
+      .command(name)
+      .description(
+        name === 'cron'
+          ? 'crontab block that runs tick'
+          : 'systemd service and timer that run tick',
+      );
+    for (const verb of ['print', 'install', 'uninstall'] as const) {
+      const sub = group
+        .command(verb)
+        .description(`${verb} the ${name === 'cron' ? 'crontab block' : 'units'}`);
+      if (name === 'systemd')
+        sub.addOption(new Option('--user', 'user units instead of system units'));
+      sub.action(action(notYet(`${name} ${verb}`)));
+    }
+  }
+
+  program
+    .command('tick')
+    .description('one full cycle: watch, quota check, dispatch, checkpoint, janitor, outbox')
+    .action(action(notYet('tick')));
+
+  return program;
+}
+
+function renderError(err: unknown, out: Output, verbose: boolean): number {
+  if (err instanceof CliError) {
+    if (out.opts.json) {
+      out.printJson({
+        error: { message: err.message, exitCode: err.exitCode, hint: err.hint ?? null },
+      });
+    }
+    out.error(err.message);
+    if (err.hint) out.info(`hint: ${err.hint}`);
+    if (verbose && err.stack) out.info(err.stack);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (out.opts.json)
+    out.printJson({ error: { message: e.message, exitCode: EXIT.FAILURE, hint: null } });
+  out.error(e.message);
+  // An unexpected error is a bug: show where it came from.
+  if (e.stack) out.info(verbose ? e.stack : e.stack.split('\n').slice(0, 4).join('\n'));
+  return EXIT.FAILURE;
+}
+
+/** Runs the CLI and returns the exit code. Only the bin sets process.exitCode. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  for (const cmd of allCommands(program)) cmd.exitOverride();
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+        return EXIT.OK;
+      // A group called without a subcommand prints its help with a non-zero code: usage error.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    const json = argv.includes('--json');
+    const verbose = argv.includes('-v') || argv.includes('--verbose');
+    return renderError(err, activeOutput ?? new Output({ json, verbose }), verbose);
+  }
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}

@@ -1,0 +1,52 @@
+/**
+ * The context every command gets: config, state store, tmux, clock and output. Tests build
+ * a real one on temp dirs and a private tmux socket.
+ */
+import { loadConfig, type Config } from './config.js';
+import { Output, type OutputOptions } from './output.js';
+import { StateStore } from './state.js';
+import { Tmux } from './tmux.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface Context {
+  config: Config;
+  state: StateStore;
+  tmux: Tmux;
+  clock: Clock;
+  out: Output;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface GlobalOptions extends OutputOptions {
+  config?: string;
+}
+
+export function contextFromConfig(
+  config: Config,
+  opts: { out?: Output; clock?: Clock; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Context {
+  return {
+    config,
+    state: new StateStore(config.stateDir, config.lock),
+    tmux: new Tmux(config.tmux.socket),
+    clock: opts.clock ?? systemClock,
+    out: opts.out ?? new Output(),
+    env: opts.env ?? process.env,
+    cwd: opts.cwd ?? process.cwd(),
+  };
+}
+
+/** Loads the config by the lookup order and builds the context. */
+export async function createContext(globals: GlobalOptions, out: Output): Promise<Context> {
+  const config = await loadConfig({ explicit: globals.config });
+  for (const name of config.missingEnv) {
+    out.debug(`config: \${${name}} is not set; it expands to an empty string`);
+  }
+  return contextFromConfig(config, { out });
+}

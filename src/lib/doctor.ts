@@ -1,0 +1,178 @@
+/** `doctor`: one line per check, ok / warn / fail, and the repairs that are safe to make. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Context } from './context.js';
+import { findExecutable } from './exec.js';
+import { isLocked } from './lock.js';
+import { checkStateHealth, repairState } from './state.js';
+import { PRIVATE_DIR_MODE } from './fs-atomic.js';
+
+export type CheckLevel = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  name: string;
+  level: CheckLevel;
+  detail: string;
+  /** What --repair did about it, if anything. */
+  repaired?: string;
+}
+
+const CREDENTIALS = '.credentials.json';
+
+function lstatOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** Runs every check; with `repair`, fixes what is safe first and reports what it did. */
+export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): Promise<Check[]> {
+  const { config } = ctx;
+  const checks: Check[] = [];
+  const add = (name: string, level: CheckLevel, detail: string, repaired?: string) =>
+    checks.push({ name, level, detail, ...(repaired ? { repaired } : {}) });
+
+  add('config', 'ok', config.file ?? '(built-in)');
+  for (const name of config.missingEnv)
+    add('config', 'warn', `\${${name}} is not set; it expands to ''`);
+
+  try {
+    add(
+      'tmux',
+      'ok',
+      `${await ctx.tmux.version()}${config.tmux.socket ? ` (socket ${config.tmux.socket})` : ''}`,
+    );
+  } catch (err) {
+    add('tmux', 'fail', `${(err as Error).message}; install it (apt-get install -y tmux)`);
+  }
+
+  const agent = findExecutable(config.agent.command, ctx.env);
+  if (agent) add('agent', 'ok', agent);
+  else add('agent', 'fail', `'${config.agent.command}' not found on PATH (agent.command)`);
+
+  for (const acct of config.accounts) {
+    const label = `account ${acct.name}`;
+    if (!acct.enabled) {
+      add(label, 'ok', 'disabled');
+      continue;
+    }
+    const dir = lstatOrNull(acct.configDir);
+    if (!dir) {
+      add(label, 'warn', `${acct.configDir} does not exist; run 'claude-failover setup'`);
+      continue;
+    }
+    const creds = path.join(acct.configDir, CREDENTIALS);
+    const st = lstatOrNull(creds);
+    if (!st) {
+      add(
+        label,
+        'warn',
+        `no ${CREDENTIALS}: log in once with CLAUDE_CONFIG_DIR=${acct.configDir} claude, then /login`,
+      );
+    } else if (st.isSymbolicLink()) {
+      add(
+        label,
+        'fail',
+        `${creds} is a symlink; Claude Code replaces it on refresh. Keep one real file per account`,
+      );
+    } else if ((st.mode & 0o077) !== 0) {
+      if (opts.repair) {
+        fs.chmodSync(creds, 0o600);
+        add(label, 'ok', `${creds} mode fixed`, `chmod 600 ${creds}`);
+      } else {
+        add(
+          label,
+          'fail',
+          `${creds} is mode ${(st.mode & 0o777).toString(8)}; expected 600 (doctor --repair fixes it)`,
+        );
+      }
+    } else {
+      add(label, 'ok', `${acct.configDir} (credentials 600)`);
+    }
+    const projects = path.join(acct.configDir, 'projects');
+    const link = lstatOrNull(projects);
+    if (!link) add(`${label} projects`, 'warn', `${projects} missing; run 'claude-failover setup'`);
+    else if (!link.isSymbolicLink())
+      add(
+        `${label} projects`,
+        'warn',
+        `${projects} is not linked to ${config.sharedProjectsDir}; run 'claude-failover setup'`,
+      );
+    else {
+      const target = path.resolve(path.dirname(projects), fs.readlinkSync(projects));
+      if (target !== config.sharedProjectsDir)
+        add(
+          `${label} projects`,
+          'warn',
+          `${projects} points to ${target}, not ${config.sharedProjectsDir}`,
+        );
+      else add(`${label} projects`, 'ok', `-> ${target}`);
+    }
+    const settings = path.join(acct.configDir, 'settings.json');
+    let hooked = false;
+    try {
+      hooked = /claude-failover[^"]*hook run/.test(fs.readFileSync(settings, 'utf8'));
+    } catch {
+      hooked = false;
+    }
+    add(
+      `${label} hooks`,
+      hooked ? 'ok' : 'warn',
+      hooked ? settings : `hooks not installed in ${settings}; run 'claude-failover setup'`,
+    );
+  }
+
+  const stateDirStat = lstatOrNull(config.stateDir);
+  if (!stateDirStat) add('state dir', 'ok', `${config.stateDir} (created on first write)`);
+  else if ((stateDirStat.mode & 0o077) !== 0) {
+    if (opts.repair) {
+      fs.chmodSync(config.stateDir, PRIVATE_DIR_MODE);
+      add('state dir', 'ok', config.stateDir, `chmod 700 ${config.stateDir}`);
+    } else
+      add(
+        'state dir',
+        'warn',
+        `${config.stateDir} is mode ${(stateDirStat.mode & 0o777).toString(8)}; expected 700`,
+      );
+  } else add('state dir', 'ok', config.stateDir);
+
+  let health = checkStateHealth(config.stateDir);
+  if (health.status === 'corrupt' && opts.repair) {
+    const res = await repairState(ctx.state, ctx.clock.now());
+    health = checkStateHealth(config.stateDir);
+    const what =
+      res.action === 'restored-backup'
+        ? `restored ${ctx.state.paths.backup}; the corrupt copy is ${res.corruptCopy}`
+        : `no usable backup: started an empty state; the corrupt copy is ${res.corruptCopy}`;
+    add(
+      'state',
+      health.status === 'ok' ? (res.action === 'restored-backup' ? 'ok' : 'warn') : 'fail',
+      ctx.state.paths.file,
+      what,
+    );
+  } else if (health.status === 'corrupt') {
+    add(
+      'state',
+      'fail',
+      `${health.error.message}; ${health.backupUsable ? 'the backup is usable: ' : ''}run 'claude-failover doctor --repair'`,
+    );
+  } else if (health.status === 'missing') {
+    add('state', 'ok', `${ctx.state.paths.file} (not created yet)`);
+  } else {
+    add('state', 'ok', ctx.state.paths.file);
+  }
+
+  try {
+    const locked = await isLocked(ctx.state.paths.lock, config.lock.staleAfter);
+    add(
+      'lock',
+      locked ? 'warn' : 'ok',
+      locked ? `${ctx.state.paths.lock}.lock is held by a running command` : 'free',
+    );
+  } catch (err) {
+    add('lock', 'warn', `cannot check the lock: ${(err as Error).message}`);
+  }
+  return checks;
+}

@@ -1,0 +1,64 @@
+/** The append-only `events.jsonl` (SPEC section 4): one JSON object per line, secrets redacted. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './fs-atomic.js';
+import { redactDeep } from './redact.js';
+
+export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface EventRecord {
+  ts: string;
+  event: string;
+  level: EventLevel;
+  [field: string]: unknown;
+}
+
+export const EVENTS_FILE = 'events.jsonl';
+
+export function eventsPath(stateDir: string): string {
+  return path.join(stateDir, EVENTS_FILE);
+}
+
+/**
+ * Appends one event. The line is written with a single O_APPEND write, so concurrent
+ * writers never interleave inside a line. Every string is redacted first.
+ */
+export function appendEvent(
+  stateDir: string,
+  event: string,
+  fields: Record<string, unknown> = {},
+  opts: { level?: EventLevel; now?: Date } = {},
+): EventRecord {
+  const record: EventRecord = redactDeep({
+    ts: (opts.now ?? new Date()).toISOString(),
+    event,
+    level: opts.level ?? 'info',
+    ...fields,
+  });
+  ensurePrivateDir(stateDir);
+  fs.appendFileSync(eventsPath(stateDir), `${JSON.stringify(record)}\n`, {
+    mode: PRIVATE_FILE_MODE,
+  });
+  return record;
+}
+
+/** Reads the events log; lines that do not parse (a torn tail, say) are skipped. */
+export function readEvents(stateDir: string): EventRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(eventsPath(stateDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: EventRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as EventRecord);
+    } catch {
+      // A partial line from a crash is not fatal.
+    }
+  }
+  return out;
+}

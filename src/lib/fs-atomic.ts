@@ -1,0 +1,82 @@
+/** Crash-safe file writes: temp file, fsync, rename, fsync of the directory. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
+/** Creates a directory (and parents) readable only by its owner. */
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+/** A temp name beside `file`, unique per process and call. */
+export function tempPathFor(file: string): string {
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes `data` to `file` atomically: readers see the old or the new content, never a mix,
+ * even if this process is killed mid-write. With `backup`, the previous file is kept
+ * (hard-linked, so it costs no copy) under that name before the new one replaces it.
+ */
+export function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  opts: { mode?: number; backup?: string } = {},
+): void {
+  const tmp = tempPathFor(file);
+  const fd = fs.openSync(tmp, 'wx', opts.mode ?? PRIVATE_FILE_MODE);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  try {
+    if (opts.backup) {
+      const bakTmp = tempPathFor(opts.backup);
+      try {
+        fs.linkSync(file, bakTmp);
+        fs.renameSync(bakTmp, opts.backup);
+      } catch (err) {
+        fs.rmSync(bakTmp, { force: true });
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(path.dirname(file));
+}
+
+/** Reads a file, or returns undefined when it does not exist. */
+export function readFileIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

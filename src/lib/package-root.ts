@@ -1,0 +1,33 @@
+/** Finds files shipped with the package (config.example.yaml, the demo agent), wherever the bundle lives. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let cached: string | undefined;
+
+/** The directory holding claude-failover's package.json. */
+export function packageRoot(): string {
+  if (cached) return cached;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if (
+          (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'claude-failover'
+        ) {
+          return (cached = dir);
+        }
+      } catch {
+        // keep looking
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the claude-failover package root');
+    dir = up;
+  }
+}
+
+export function packageFile(...parts: string[]): string {
+  return path.join(packageRoot(), ...parts);
+}

@@ -1,0 +1,94 @@
+/** The zod schema of `state.json` (version 1). Types are derived from it. */
+import { z } from './zod.js';
+
+export const STATE_VERSION = 1;
+
+const iso = () => z.iso.datetime({ offset: true });
+const nullableIso = () => z._default(z.nullable(iso()), null);
+const nullableStr = () => z._default(z.nullable(z.string()), null);
+
+const usageWindow = z.looseObject({
+  usedPercentage: z.number().check(z.gte(0)),
+  resetsAt: nullableIso(),
+});
+
+export const accountStateSchema = z.looseObject({
+  /** Set when a confirmed limit was seen; the account is exhausted until then. */
+  exhaustedUntil: nullableIso(),
+  exhaustedReason: nullableStr(),
+  /** Set when the account's agent failed to authenticate. */
+  authErrorAt: nullableIso(),
+  usage: z._default(
+    z.nullable(
+      z.looseObject({
+        fiveHour: z._default(z.nullable(usageWindow), null),
+        sevenDay: z._default(z.nullable(usageWindow), null),
+        updatedAt: iso(),
+      }),
+    ),
+    null,
+  ),
+});
+
+export const sessionStateSchema = z.looseObject({
+  account: nullableStr(),
+  claudeSessionId: nullableStr(),
+  transcriptPath: nullableStr(),
+  launchedAt: nullableIso(),
+  /** Restart times inside the watch window, newest last. */
+  restarts: z._default(z.array(iso()), []),
+  /** The operator stopped it on purpose: `watch` leaves it alone. */
+  stopped: z._default(z.boolean(), false),
+  degraded: z._default(z.boolean(), false),
+  lastSeenAt: nullableIso(),
+});
+
+export const swapRecordSchema = z.looseObject({
+  from: z.nullable(z.string()),
+  to: z.nullable(z.string()),
+  at: iso(),
+  reason: z.string(),
+  trigger: z._default(
+    z.nullable(
+      z.looseObject({
+        session: z.nullable(z.string()),
+        pattern: z.nullable(z.string()),
+        snippet: z.nullable(z.string()),
+      }),
+    ),
+    null,
+  ),
+  sessions: z._default(z.array(z.string()), []),
+  durationMs: z.number().check(z.gte(0)),
+  outcome: z.string(),
+});
+
+export const stateSchema = z.looseObject({
+  version: z.literal(STATE_VERSION, { error: `expected version ${STATE_VERSION}` }),
+  activeAccount: nullableStr(),
+  cooldownUntil: nullableIso(),
+  accounts: z._default(z.record(z.string(), accountStateSchema), {}),
+  sessions: z._default(z.record(z.string(), sessionStateSchema), {}),
+  lastSwap: z._default(z.nullable(swapRecordSchema), null),
+  swaps: z._default(z.array(swapRecordSchema), []),
+  /** When periodic jobs last ran (checkpoint, janitor), by name. */
+  lastRun: z._default(z.record(z.string(), iso()), {}),
+  updatedAt: nullableIso(),
+});
+
+export type State = z.output<typeof stateSchema>;
+export type AccountState = z.output<typeof accountStateSchema>;
+export type SessionState = z.output<typeof sessionStateSchema>;
+export type SwapRecord = z.output<typeof swapRecordSchema>;
+
+export function emptyState(): State {
+  return stateSchema.parse({ version: STATE_VERSION });
+}
+
+export function accountState(state: State, name: string): AccountState {
+  return (state.accounts[name] ??= accountStateSchema.parse({}));
+}
+
+export function sessionState(state: State, name: string): SessionState {
+  return (state.sessions[name] ??= sessionStateSchema.parse({}));
+}

@@ -1,0 +1,137 @@
+/** The status report of SPEC section 7, built from config, state, tmux and the queues. */
+import { readAgentStatus, type AgentStatus } from './agent-status.js';
+import { defaultActiveAccount } from './config.js';
+import type { Context } from './context.js';
+import { countQueue, type QueueCounts } from './queue-files.js';
+import type { AccountState, SessionState, State, SwapRecord } from './state-schema.js';
+import type { PaneInfo } from './tmux.js';
+
+export type AccountStatus = 'available' | 'exhausted' | 'auth-error' | 'disabled';
+export type SessionRunState = 'idle' | 'working' | 'dead' | 'stopped' | 'degraded' | 'starting';
+
+export interface StatusReport {
+  now: string;
+  activeAccount: string;
+  cooldownUntil: string | null;
+  accounts: Array<{
+    name: string;
+    priority: number;
+    status: AccountStatus;
+    exhaustedUntil: string | null;
+    usage: AccountState['usage'];
+  }>;
+  sessions: Array<{
+    name: string;
+    project: string;
+    account: string | null;
+    state: SessionRunState;
+    task: string | null;
+    claudeSessionId: string | null;
+    restarts: number;
+    lastSeenAt: string | null;
+  }>;
+  queues: Array<{ project: string } & QueueCounts>;
+  lastSwap: SwapRecord | null;
+  warnings: string[];
+}
+
+const SHELLS = new Set(['bash', 'sh', 'zsh', 'fish', 'dash', 'ksh', 'tcsh', 'csh']);
+
+/** Whether a pane still runs an agent: alive, and not back at a shell prompt. */
+export function paneRunsAgent(pane: PaneInfo | undefined): boolean {
+  return Boolean(pane && !pane.dead && !SHELLS.has(pane.currentCommand.replace(/^-/, '')));
+}
+
+/** The account status at `now`. */
+export function accountStatus(
+  acct: { enabled: boolean },
+  st: AccountState | undefined,
+  now: Date,
+): AccountStatus {
+  if (!acct.enabled) return 'disabled';
+  if (st?.authErrorAt) return 'auth-error';
+  if (st?.exhaustedUntil && Date.parse(st.exhaustedUntil) > now.getTime()) return 'exhausted';
+  return 'available';
+}
+
+/** A session's run state from what tmux, the state file and the hooks say. */
+export function sessionRunState(
+  st: SessionState | undefined,
+  pane: PaneInfo | undefined,
+  hook: AgentStatus['sessions'][string] | undefined,
+  now: Date,
+  readyTimeout: number,
+): SessionRunState {
+  if (st?.stopped) return 'stopped';
+  if (st?.degraded) return 'degraded';
+  if (!pane) return st?.launchedAt ? 'dead' : 'stopped';
+  if (!paneRunsAgent(pane)) return 'dead';
+  if (hook) return hook.state;
+  const launched = st?.launchedAt ? Date.parse(st.launchedAt) : 0;
+  return now.getTime() - launched < readyTimeout ? 'starting' : 'idle';
+}
+
+/** Builds the report. Reads state without the lock: writes are atomic renames. */
+export async function buildStatus(ctx: Context): Promise<StatusReport> {
+  const { config } = ctx;
+  const now = ctx.clock.now();
+  const warnings: string[] = [];
+  const state: State = ctx.state.read();
+  const panes = await ctx.tmux.sessions().catch((err: Error) => {
+    warnings.push(`tmux: ${err.message}`);
+    return new Map<string, PaneInfo>();
+  });
+
+  const hooks = new Map<string, AgentStatus>();
+  for (const p of config.projects)
+    hooks.set(
+      p.name,
+      readAgentStatus(p.path, (m) => warnings.push(m)),
+    );
+
+  const accounts = config.accounts.map((a) => {
+    const st = state.accounts[a.name];
+    return {
+      name: a.name,
+      priority: a.priority,
+      status: accountStatus(a, st, now),
+      exhaustedUntil: st?.exhaustedUntil ?? null,
+      usage: st?.usage ?? null,
+    };
+  });
+  if (accounts.every((a) => a.status !== 'available')) warnings.push('no account is available');
+
+  const sessions = config.sessions.map((s) => {
+    const st = state.sessions[s.name];
+    const hook = hooks.get(s.project)?.sessions[s.name];
+    return {
+      name: s.name,
+      project: s.project,
+      account: st?.account ?? null,
+      state: sessionRunState(st, panes.get(s.name), hook, now, config.agent.readyTimeout),
+      task: hook?.task ?? null,
+      claudeSessionId: st?.claudeSessionId ?? hook?.claudeSessionId ?? null,
+      restarts: st?.restarts.length ?? 0,
+      lastSeenAt: st?.lastSeenAt ?? null,
+    };
+  });
+
+  const queues = config.projects.map((p) => ({ project: p.name, ...countQueue(p.path) }));
+  for (const name of config.missingEnv) warnings.push(`config: \${${name}} is not set`);
+  if (config.sessions.length === 0) warnings.push('no sessions are configured');
+
+  const cooldownUntil =
+    state.cooldownUntil && Date.parse(state.cooldownUntil) > now.getTime()
+      ? state.cooldownUntil
+      : null;
+  return {
+    now: now.toISOString(),
+    activeAccount: state.activeAccount ?? defaultActiveAccount(config),
+    cooldownUntil,
+    accounts,
+    sessions,
+    queues,
+    lastSwap: state.lastSwap,
+    warnings,
+  };
+}

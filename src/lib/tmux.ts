@@ -1,0 +1,234 @@
+/**
+ * The tmux layer: every tmux call goes through here, on a private server (`-L socket`) when
+ * one is configured. Text for an agent goes in literally through a paste buffer, never a shell.
+ */
+import { randomBytes } from 'node:crypto';
+import { ExternalCommandError } from './errors.js';
+import { run } from './exec.js';
+
+export interface PaneInfo {
+  session: string;
+  paneId: string;
+  dead: boolean;
+  deadStatus: number | null;
+  pid: number | null;
+  currentCommand: string;
+  currentPath: string;
+}
+
+export interface NewSessionOptions {
+  name: string;
+  cwd: string;
+  /** Variables to set in the session (tmux `-e`). */
+  env?: Record<string, string>;
+  /** argv of the program to run; run directly by tmux, no shell. */
+  command: readonly string[];
+  width?: number;
+  height?: number;
+  /** Variables to remove from what the tmux server passes on. */
+  unsetEnv?: readonly string[];
+  /** Keep the pane after the program exits, so its last words can be read. */
+  remainOnExit?: boolean;
+}
+
+// A separator that cannot occur in session names and is vanishingly unlikely in a path.
+const SEP = '\u241e|cf|';
+const PANE_FORMAT = [
+  '#{session_name}',
+  '#{pane_id}',
+  '#{pane_dead}',
+  '#{pane_dead_status}',
+  '#{pane_pid}',
+  '#{pane_current_command}',
+  '#{pane_current_path}',
+].join(SEP);
+
+// CSI, OSC and the other escape sequences a TUI draws with.
+const ANSI_RE =
+  // eslint-disable-next-line no-control-regex
+  /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[PX^_][^\u001b]*\u001b\\|[@-Z\\-_])/g;
+
+/** Removes terminal escape sequences. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI_RE, '');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isNoServer(err: unknown): boolean {
+  return (
+    err instanceof ExternalCommandError &&
+    /no server running|error connecting to|can't find session|session not found|no such file or directory/i.test(
+      err.stderr || err.message,
+    )
+  );
+}
+
+export class Tmux {
+  constructor(
+    /** `tmux -L <socket>`; null for the default server. */
+    readonly socket: string | null = null,
+    private readonly bin = 'tmux',
+  ) {}
+
+  private baseArgs(): string[] {
+    return this.socket ? ['-L', this.socket] : [];
+  }
+
+  /** Runs one tmux command; throws ExternalCommandError on failure. */
+  async run(
+    args: readonly string[],
+    opts: { input?: string; timeout?: number } = {},
+  ): Promise<string> {
+    const res = await run(this.bin, [...this.baseArgs(), ...args], {
+      input: opts.input,
+      timeout: opts.timeout ?? 10_000,
+    });
+    return res.stdout;
+  }
+
+  async version(): Promise<string> {
+    return (await run(this.bin, ['-V'])).stdout.trim();
+  }
+
+  async hasSession(name: string): Promise<boolean> {
+    // `=` makes the match exact: `ccl-1` must not match `ccl-10`.
+    const res = await run(this.bin, [...this.baseArgs(), 'has-session', '-t', `=${name}`], {
+      reject: false,
+    });
+    return res.exitCode === 0;
+  }
+
+  async newSession(opts: NewSessionOptions): Promise<void> {
+    if (opts.command.length === 0) throw new Error('newSession: empty command');
+    const args = ['new-session', '-d', '-s', opts.name, '-c', opts.cwd];
+    args.push('-x', String(opts.width ?? 200), '-y', String(opts.height ?? 50));
+    for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', `${k}=${v}`);
+    // tmux runs a multi-word command directly but hands a single word to `sh -c`. Starting
+    // through env(1) keeps it argv-only whatever the command, and lets us drop variables the
+    // tmux server would otherwise pass on (`-e` can only set them).
+    const unset = (opts.unsetEnv ?? []).flatMap((name) => ['-u', name]);
+    args.push('--', 'env', ...unset, '--', ...opts.command);
+    await this.run(args);
+    if (opts.remainOnExit) {
+      await this.run(['set-option', '-t', `=${opts.name}`, 'remain-on-exit', 'on']);
+    }
+  }
+
+  async killSession(name: string): Promise<boolean> {
+    try {
+      await this.run(['kill-session', '-t', `=${name}`]);
+      return true;
+    } catch (err) {
+      if (isNoServer(err)) return false;
+      throw err;
+    }
+  }
+
+  async killServer(): Promise<void> {
+    try {
+      await this.run(['kill-server']);
+    } catch (err) {
+      if (!isNoServer(err)) throw err;
+    }
+  }
+
+  /** Every pane of the server; empty when no server is running. */
+  async listPanes(): Promise<PaneInfo[]> {
+    let out: string;
+    try {
+      out = await this.run(['list-panes', '-a', '-F', PANE_FORMAT]);
+    } catch (err) {
+      if (isNoServer(err)) return [];
+      throw err;
+    }
+    const panes: PaneInfo[] = [];
+    for (const line of out.split('\n')) {
+      if (!line) continue;
+      const parts = line.split(SEP);
+      if (parts.length < 7) continue;
+      const [session, paneId, dead, deadStatus, pid, cmd] = parts as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      panes.push({
+        session,
+        paneId,
+        dead: dead === '1',
+        deadStatus: deadStatus === '' ? null : Number(deadStatus),
+        pid: pid ? Number(pid) : null,
+        currentCommand: cmd,
+        currentPath: parts.slice(6).join(SEP),
+      });
+    }
+    return panes;
+  }
+
+  /** The first pane of each session, by session name. */
+  async sessions(): Promise<Map<string, PaneInfo>> {
+    const map = new Map<string, PaneInfo>();
+    for (const pane of await this.listPanes())
+      if (!map.has(pane.session)) map.set(pane.session, pane);
+    return map;
+  }
+
+  /**
+   * The last `lines` non-empty-tail lines of a pane, ANSI stripped, wrapped lines joined.
+   * Trailing blank lines (the unused bottom of the screen) are dropped before counting.
+   */
+  async capturePane(target: string, lines = 40): Promise<string[]> {
+    const history = Math.max(lines, 50) + 200;
+    const out = await this.run([
+      'capture-pane',
+      '-p',
+      '-J',
+      '-t',
+      paneTarget(target),
+      '-S',
+      `-${history}`,
+    ]);
+    const all = stripAnsi(out).replace(/\r/g, '').split('\n');
+    while (all.length && all[all.length - 1]!.trim() === '') all.pop();
+    return all.slice(-lines);
+  }
+
+  /**
+   * Types `text` into a pane literally: it is staged in a uniquely named buffer from stdin
+   * (no quoting, no shell), pasted (bracketed when the app asked for it) and deleted; Enter
+   * follows separately after `enterDelay`, because an agent swallows an Enter that arrives
+   * inside the paste burst.
+   */
+  async pasteText(
+    target: string,
+    text: string,
+    opts: { enter?: boolean; enterDelay?: number } = {},
+  ): Promise<void> {
+    const buffer = `cf-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const normalised = text.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
+    await this.run(['load-buffer', '-b', buffer, '-'], { input: normalised });
+    await this.run(['paste-buffer', '-p', '-d', '-b', buffer, '-t', paneTarget(target)]);
+    if (opts.enter !== false) {
+      await sleep(opts.enterDelay ?? 150);
+      await this.sendKeys(target, ['Enter']);
+    }
+  }
+
+  /** Sends key names (`Enter`, `C-c`, `Escape`) to a pane. */
+  async sendKeys(target: string, keys: readonly string[]): Promise<void> {
+    await this.run(['send-keys', '-t', paneTarget(target), ...keys]);
+  }
+
+  /** Sends text as literal keys (`send-keys -l`), for short strings such as `/exit`. */
+  async sendLiteral(target: string, text: string): Promise<void> {
+    await this.run(['send-keys', '-l', '-t', paneTarget(target), '--', text]);
+  }
+}
+
+/** An exact-match target for a session's active pane. */
+function paneTarget(target: string): string {
+  return target.startsWith('%') || target.startsWith('=') ? target : `=${target}:`;
+}

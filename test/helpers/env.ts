@@ -1,0 +1,147 @@
+/** Test helpers: temp dirs, the built CLI, private tmux servers, and workers. All cleaned up. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import { build } from 'esbuild';
+import { afterAll } from 'vitest';
+import { Tmux } from '../../src/lib/tmux.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = path.join(ROOT, 'bin', 'claude-failover.js');
+
+const cleanups: Array<() => Promise<void> | void> = [];
+let registered = false;
+function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+  if (!registered) {
+    registered = true;
+    afterAll(async () => {
+      for (const f of cleanups.splice(0).reverse()) await f();
+    });
+  }
+}
+
+/** A fresh temp dir, removed after the file's tests. */
+export function tempDir(prefix = 'cf-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A unique tmux socket name whose server is killed after the file's tests. */
+export function tmuxSocket(): { socket: string; tmux: Tmux } {
+  const socket = `cf-test-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const tmux = new Tmux(socket);
+  onCleanup(() => tmux.killServer());
+  return { socket, tmux };
+}
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI the way cron would: no TTY, NO_COLOR, TZ=UTC, CI, a private HOME. */
+export async function runCli(
+  args: string[],
+  opts: { home: string; cwd?: string; env?: Record<string, string | undefined>; input?: string } = {
+    home: os.tmpdir(),
+  },
+): Promise<CliResult> {
+  const res = await execa(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? opts.home,
+    reject: false,
+    input: opts.input,
+    stdin: opts.input === undefined ? 'ignore' : undefined,
+    extendEnv: false,
+    env: {
+      PATH: process.env.PATH,
+      HOME: opts.home,
+      XDG_CONFIG_HOME: path.join(opts.home, '.config'),
+      XDG_STATE_HOME: path.join(opts.home, '.local', 'state'),
+      NO_COLOR: '1',
+      TZ: 'UTC',
+      CI: '1',
+      ...opts.env,
+    },
+    timeout: 60_000,
+  });
+  return { exitCode: res.exitCode ?? -1, stdout: String(res.stdout), stderr: String(res.stderr) };
+}
+
+/** Writes a config YAML into `dir` and returns its path. */
+export function writeConfig(dir: string, yaml: string, name = 'config.yaml'): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+/** A minimal valid config for a sandbox under `home`. */
+export function sandboxConfig(home: string, extra = ''): string {
+  return `stateDir: ${home}/state
+sharedProjectsDir: ${home}/shared/projects
+accounts:
+  - { name: primary, configDir: ${home}/accounts/primary, priority: 1 }
+  - { name: backup, configDir: ${home}/accounts/backup, priority: 2 }
+projects:
+  - { name: api, path: ${home}/src/api }
+sessions:
+  - { name: 'ccl-{0..2}', project: api }
+lock: { waitFor: 2s, staleAfter: 2s }
+${extra}`;
+}
+
+const builtWorkers = new Map<string, string>();
+
+/** Bundles a worker script from test/workers/ to plain JS, so it starts as fast as node does. */
+export async function worker(name: string): Promise<string> {
+  const cached = builtWorkers.get(name);
+  if (cached) return cached;
+  const outDir = tempDir('cf-worker-');
+  const outfile = path.join(outDir, `${name}.mjs`);
+  await build({
+    entryPoints: [path.join(ROOT, 'test', 'workers', `${name}.ts`)],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'error',
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+  });
+  builtWorkers.set(name, outfile);
+  return outfile;
+}
+
+/** Starts a worker process (not awaited). */
+export function startWorker(file: string, args: string[]): ResultPromise {
+  return execa(process.execPath, [file, ...args], { reject: false, stdin: 'ignore' });
+}
+
+/** Resolves when the child's stdout has printed `text`. */
+export function waitForOutput(
+  child: ResultPromise,
+  text: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for '${text}' (got '${seen}')`)),
+      timeoutMs,
+    );
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}

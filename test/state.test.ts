@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LockBusyError, StateError } from '../src/lib/errors.js';
+import { checkStateHealth, parseState, repairState, StateStore } from '../src/lib/state.js';
+import { stateSchema } from '../src/lib/state-schema.js';
+import { startWorker, tempDir, waitForOutput, worker } from './helpers/env.js';
+
+const LOCK = { waitFor: 2000, staleAfter: 2000 };
+
+describe('StateStore', () => {
+  it('starts empty, writes version 1 atomically with mode 0600, and keeps the previous copy as .bak', async () => {
+    const dir = path.join(tempDir(), 'state');
+    const store = new StateStore(dir, LOCK);
+    expect(store.read()).toMatchObject({ version: 1, activeAccount: null, sessions: {} });
+    expect(fs.existsSync(store.paths.file)).toBe(false);
+
+    await store.update((s) => void (s.activeAccount = 'primary'));
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(store.paths.file).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(store.paths.backup)).toBe(false);
+    const first = JSON.parse(fs.readFileSync(store.paths.file, 'utf8'));
+    expect(first.version).toBe(1);
+
+    await store.update((s) => void (s.activeAccount = 'backup'));
+    expect(store.read().activeAccount).toBe('backup');
+    expect(JSON.parse(fs.readFileSync(store.paths.backup, 'utf8')).activeAccount).toBe('primary');
+    // No temp files are left behind.
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('refuses a corrupt or invalid file, names it, and never overwrites it', async () => {
+    const dir = tempDir();
+    const store = new StateStore(dir, LOCK);
+    fs.writeFileSync(store.paths.file, '{"version": 1, "sessions": {');
+    expect(() => store.read()).toThrow(StateError);
+    expect(() => store.read()).toThrow(new RegExp(`${store.paths.file}: not valid JSON`));
+    await expect(store.update(() => undefined)).rejects.toMatchObject({ exitCode: 2 });
+    expect(fs.readFileSync(store.paths.file, 'utf8')).toBe('{"version": 1, "sessions": {');
+
+    fs.writeFileSync(store.paths.file, JSON.stringify({ version: 2 }));
+    expect(() => store.read()).toThrow(/invalid state at version: expected version 1/);
+    fs.writeFileSync(
+      store.paths.file,
+      JSON.stringify({ version: 1, sessions: { a: { restarts: 'x' } } }),
+    );
+    expect(() => store.read()).toThrow(/invalid state at sessions\.a\.restarts/);
+    try {
+      store.read();
+    } catch (err) {
+      expect((err as StateError).hint).toContain('doctor --repair');
+    }
+  });
+
+  it('repair keeps the corrupt copy and restores the backup', async () => {
+    const dir = tempDir();
+    const store = new StateStore(dir, LOCK);
+    await store.update((s) => void (s.activeAccount = 'primary'));
+    await store.update((s) => void (s.activeAccount = 'backup'));
+    fs.writeFileSync(store.paths.file, 'garbage');
+    expect(checkStateHealth(dir)).toMatchObject({ status: 'corrupt', backupUsable: true });
+
+    const res = await repairState(store, new Date('2026-11-24T10:00:00Z'));
+    expect(res.action).toBe('restored-backup');
+    expect(res.corruptCopy).toBe(`${store.paths.file}.corrupt-2026-11-24T10-00-00-000Z`);
+    expect(fs.readFileSync(res.corruptCopy!, 'utf8')).toBe('garbage');
+    expect(store.read().activeAccount).toBe('primary');
+    expect(checkStateHealth(dir).status).toBe('ok');
+    expect((await repairState(store)).action).toBe('none');
+  });
+
+  it('repair without a usable backup starts empty but still keeps the corrupt copy', async () => {
+    const dir = tempDir();
+    const store = new StateStore(dir, LOCK);
+    fs.writeFileSync(store.paths.file, '{');
+    const res = await repairState(store);
+    expect(res.action).toBe('reset-empty');
+    expect(fs.readFileSync(res.corruptCopy!, 'utf8')).toBe('{');
+    expect(store.read().version).toBe(1);
+  });
+
+  it('loses no update with 50 concurrent processes doing read-modify-write', async () => {
+    const dir = tempDir();
+    const file = await worker('state-increment');
+    const procs = Array.from({ length: 50 }, (_, i) => startWorker(file, [dir, String(i)]));
+    const results = await Promise.all(procs);
+    for (const r of results) expect(r.exitCode, String(r.stderr)).toBe(0);
+    const state = new StateStore(dir, LOCK).read() as ReturnType<StateStore['read']> & {
+      testCounter?: number;
+    };
+    expect(state.testCounter).toBe(50);
+    expect(Object.keys(state.lastRun)).toHaveLength(50);
+  });
+
+  it('never leaves a torn file when a writer is kill -9ed mid-write (50 rounds)', async () => {
+    const dir = tempDir();
+    const file = await worker('state-writer');
+    const store = new StateStore(dir, { waitFor: 10_000, staleAfter: 2000 });
+    await store.update((s) => void (s.activeAccount = 'before'));
+    let sawRounds = 0;
+    for (let round = 0; round < 50; round++) {
+      const child = startWorker(file, [dir]);
+      await waitForOutput(child, 'ready');
+      // Kill at a random point inside the write loop.
+      await new Promise((r) => setTimeout(r, Math.random() * 80));
+      child.kill('SIGKILL');
+      await child;
+      // The killed writer's lock is stale after staleAfter (tested below); clear it here so
+      // 50 rounds do not each wait for the takeover.
+      fs.rmSync(`${store.paths.lock}.lock`, { recursive: true, force: true });
+      const text = fs.readFileSync(store.paths.file, 'utf8');
+      const parsed = stateSchema.safeParse(JSON.parse(text));
+      expect(parsed.success).toBe(true);
+      if ((JSON.parse(text) as { round?: number }).round) sawRounds++;
+    }
+    expect(sawRounds).toBeGreaterThan(0);
+    expect(parseState(fs.readFileSync(store.paths.file, 'utf8'), store.paths.file).version).toBe(1);
+  }, 240_000);
+
+  it('takes over a lock left by a killed process after staleAfter, and is busy (75) before', async () => {
+    const dir = tempDir();
+    const file = await worker('lock-holder');
+    const holder = startWorker(file, [dir]);
+    await waitForOutput(holder, 'locked');
+
+    const impatient = new StateStore(dir, { waitFor: 300, staleAfter: 2000 });
+    const busy = await impatient.update(() => undefined).catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(LockBusyError);
+    expect((busy as LockBusyError).exitCode).toBe(75);
+
+    holder.kill('SIGKILL');
+    await holder;
+    const killedAt = Date.now();
+    const patient = new StateStore(dir, { waitFor: 10_000, staleAfter: 2000 });
+    await patient.update((s) => void (s.activeAccount = 'after-takeover'));
+    const took = Date.now() - killedAt;
+    expect(patient.read().activeAccount).toBe('after-takeover');
+    expect(took).toBeLessThan(2000 + 1500);
+  });
+});
