@@ -1,5 +1,5 @@
 /** `<project>/.agent-queue/status.json`: each session's idle/working state, kept by the hooks. */
-import { z } from './zod.js';
+import * as z from './zod.js';
 import { readFileIfExists } from './fs-atomic.js';
 import { queuePaths } from './queue-files.js';
 

@@ -9,7 +9,8 @@ import { ConfigError } from './errors.js';
 import { importCjs } from './interop.js';
 import { expandEnvDeep, expandHome, expandRanges } from './expand.js';
 import { parseDuration, parseSize } from './units.js';
-import { formatKeyPath, issueText, z, type ZodIssue } from './zod.js';
+import * as z from './zod.js';
+import { formatKeyPath, issueText, type ZodIssue } from './zod.js';
 
 export const CONFIG_MODULE = 'claude-failover';
 export const CONFIG_SEARCH_PLACES = [

@@ -15,10 +15,14 @@ const RULES: ReadonlyArray<[RegExp, string | ((...m: string[]) => string)]> = [
   [/\bbot\d{5,12}:[A-Za-z0-9_-]{30,}/g, `bot${REDACTED}`],
   [/\b\d{5,12}:AA[A-Za-z0-9_-]{30,}/g, REDACTED],
   // Authorization headers and bearer tokens.
-  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, (_m, scheme) => `${scheme} ${REDACTED}`],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, (_m, scheme) => `${scheme} ${REDACTED}`],
+  // key=value and "key": "value" secrets; a value that is an auth scheme was handled above.
   [
-    /("?(?:authorization|x-api-key|api[_-]?key|access[_-]?token|refresh[_-]?token|accessToken|refreshToken|bot[_-]?token|botToken|password|passwd|secret|client[_-]?secret)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;}&]+)/gi,
-    (_m, key) => `${key}"${REDACTED}"`,
+    /("?(?:authorization|x-api-key|api[_-]?key|access[_-]?token|refresh[_-]?token|bot[_-]?token|password|passwd|secret|client[_-]?secret)"?\s*[:=]\s*)(?!(?:Bearer|Basic)\s)(?!"?\[REDACTED\])("[^"]*"|'[^']*'|[^\s,;}&]+)/gi,
+    (_m, key, value: string) => {
+      const q = value.startsWith('"') || value.startsWith("'") ? value[0] : '';
+      return `${key}${q}${REDACTED}${q}`;
+    },
   ],
   // Credentials inside URLs: scheme://user:pass@host
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, (_m, scheme) => `${scheme}${REDACTED}@`],

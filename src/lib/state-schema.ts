@@ -1,5 +1,5 @@
 /** The zod schema of `state.json` (version 1). Types are derived from it. */
-import { z } from './zod.js';
+import * as z from './zod.js';
 
 export const STATE_VERSION = 1;
 

@@ -72,7 +72,9 @@ export class Tmux {
   ) {}
 
   private baseArgs(): string[] {
-    return this.socket ? ['-L', this.socket] : [];
+    // -u: cron runs us without a UTF-8 locale, and tmux would then replace every non-ASCII
+    // character (the `·` of limit messages, unicode paths, our separator) with `_`.
+    return this.socket ? ['-u', '-L', this.socket] : ['-u'];
   }
 
   /** Runs one tmux command; throws ExternalCommandError on failure. */
@@ -108,11 +110,14 @@ export class Tmux {
     // through env(1) keeps it argv-only whatever the command, and lets us drop variables the
     // tmux server would otherwise pass on (`-e` can only set them).
     const unset = (opts.unsetEnv ?? []).flatMap((name) => ['-u', name]);
-    args.push('--', 'env', ...unset, '--', ...opts.command);
-    await this.run(args);
+    // tmux reads a lone ';' argument as a command separator; '\\;' is its literal form.
+    const argv = opts.command.map((a) => (a === ';' ? '\\;' : a));
+    args.push('--', 'env', ...unset, '--', ...argv);
     if (opts.remainOnExit) {
-      await this.run(['set-option', '-t', `=${opts.name}`, 'remain-on-exit', 'on']);
+      // Chained in the same invocation, so it is set before tmux can notice the program exit.
+      args.push(';', 'set-option', '-w', '-t', `=${opts.name}:`, 'remain-on-exit', 'on');
     }
+    await this.run(args);
   }
 
   async killSession(name: string): Promise<boolean> {

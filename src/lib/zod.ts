@@ -2,12 +2,14 @@
  * zod for this package: the tree-shakable `zod/mini` API with English messages. The classic
  * API costs about 50 ms of start-up on every run (hooks run on every agent turn).
  */
-import * as z from 'zod/mini';
-import { en } from 'zod/locales';
+import { config } from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 
-z.config(en());
+config(en());
 
-export { z };
+// Consumers use `import * as z from './zod.js'`: static member access lets the bundler drop
+// what is unused (re-exporting a namespace object would keep all of zod, locales included).
+export * from 'zod/mini';
 export type { $ZodIssue as ZodIssue } from 'zod/v4/core';
 
 /** The issue message without zod's generic prefix: `expected string, received number`. */

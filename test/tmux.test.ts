@@ -1,0 +1,173 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stripAnsi } from '../src/lib/tmux.js';
+import { tempDir, tmuxSocket } from './helpers/env.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+// A line recorder: echoes each line it reads and appends it to a file, byte for byte.
+const RECORDER = `
+const fs = require('fs');
+const out = process.argv[1];
+process.stdout.write('ready> ');
+let buf = '';
+process.stdin.on('data', (d) => {
+  buf += d.toString('utf8');
+  let i;
+  while ((i = buf.indexOf('\\n')) >= 0 || (i = buf.indexOf('\\r')) >= 0) {
+    const line = buf.slice(0, i);
+    buf = buf.slice(i + 1);
+    fs.appendFileSync(out, JSON.stringify(line) + '\\n');
+    process.stdout.write('\\ngot ' + line.length + '\\nready> ');
+  }
+});
+`;
+
+describe('tmux layer (real tmux, private socket)', () => {
+  it('starts a session with cwd and env, lists it, captures it, and kills it', async () => {
+    const { tmux } = tmuxSocket();
+    const dir = tempDir();
+    const cwd = path.join(dir, 'my project');
+    fs.mkdirSync(cwd);
+    expect(await tmux.hasSession('t1')).toBe(false);
+    expect(await tmux.listPanes()).toEqual([]);
+
+    await tmux.newSession({
+      name: 't1',
+      cwd,
+      env: { CF_TEST_VALUE: 'hello $(world)' },
+      unsetEnv: ['CLAUDECODE'],
+      command: [
+        process.execPath,
+        '-e',
+        "console.log('VALUE=' + process.env.CF_TEST_VALUE + ' CWD=' + process.cwd() + ' CC=' + process.env.CLAUDECODE); setInterval(() => {}, 1000)",
+      ],
+    });
+    expect(await tmux.hasSession('t1')).toBe(true);
+    // has-session is exact: 't' is not 't1'.
+    expect(await tmux.hasSession('t')).toBe(false);
+    const lines = await waitFor(async () => {
+      const l = await tmux.capturePane('t1', 10);
+      return l.some((x) => x.includes('VALUE=')) && l;
+    }, 'the pane output');
+    expect(lines.join('\n')).toContain(`VALUE=hello $(world) CWD=${cwd} CC=undefined`);
+
+    const pane = (await tmux.sessions()).get('t1')!;
+    expect(pane.dead).toBe(false);
+    expect(pane.pid).toBeGreaterThan(0);
+    expect(pane.currentCommand).toBe('node');
+    expect(pane.currentPath).toBe(cwd);
+
+    expect(await tmux.killSession('t1')).toBe(true);
+    expect(await tmux.hasSession('t1')).toBe(false);
+    expect(await tmux.killSession('t1')).toBe(false);
+  });
+
+  it('reports a dead pane kept by remain-on-exit', async () => {
+    const { tmux } = tmuxSocket();
+    await tmux.newSession({
+      name: 'dies',
+      cwd: tempDir(),
+      command: ['sleep', '0.5'],
+      remainOnExit: true,
+    });
+    const pane = await waitFor(async () => {
+      const p = (await tmux.sessions()).get('dies');
+      return p?.dead && p;
+    }, 'the pane to die');
+    // The pane is kept, so its last screen can still be read. tmux reports the exit status
+    // only when it reaps the child itself, which a server started under vitest's worker
+    // does not always do; when it is there, it must be right.
+    if (pane.deadStatus !== null) expect(pane.deadStatus).toBe(0);
+    expect(await tmux.hasSession('dies')).toBe(true);
+  });
+
+  it('delivers hostile text verbatim and runs nothing', async () => {
+    const { tmux } = tmuxSocket();
+    const dir = tempDir();
+    const out = path.join(dir, 'received.jsonl');
+    const pwned = path.join(dir, 'pwned');
+    await tmux.newSession({
+      name: 'rec',
+      cwd: dir,
+      command: [process.execPath, '-e', RECORDER, out],
+    });
+    await waitFor(
+      async () => (await tmux.capturePane('rec', 5)).some((l) => l.includes('ready>')),
+      'the recorder',
+    );
+
+    const hostile = [
+      `$(touch ${pwned}); \`id\` ; tmux kill-server`,
+      `'"; rm -rf / #\\ $HOME %s %n {0..3} \u00e9\u00e8 \u2603 -- --help`,
+      `; touch ${pwned}; echo $((1+1)) && ls | cat > /dev/null`,
+    ];
+    for (const text of hostile) await tmux.pasteText('rec', text);
+    const received = await waitFor(() => {
+      const t = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').trim().split('\n') : [];
+      return t.length >= hostile.length && t.map((l) => JSON.parse(l) as string);
+    }, 'the recorder to receive every line');
+    expect(received).toEqual(hostile);
+    expect(fs.existsSync(pwned)).toBe(false);
+    // The server is still up: `tmux kill-server` was text, not a command.
+    expect(await tmux.hasSession('rec')).toBe(true);
+  });
+
+  it('keeps unicode text and paths without a UTF-8 locale (as under cron)', async () => {
+    const saved = {
+      LANG: process.env.LANG,
+      LC_ALL: process.env.LC_ALL,
+      LC_CTYPE: process.env.LC_CTYPE,
+    };
+    delete process.env.LANG;
+    delete process.env.LC_ALL;
+    delete process.env.LC_CTYPE;
+    try {
+      const { tmux } = tmuxSocket();
+      const cwd = path.join(tempDir(), 'répertoire ☃');
+      fs.mkdirSync(cwd);
+      const msg = "You've hit your session limit · resets 12:50am (America/Los_Angeles) ∙ ⎿";
+      await tmux.newSession({
+        name: 'u',
+        cwd,
+        command: [
+          process.execPath,
+          '-e',
+          `console.log(${JSON.stringify(msg)}); setInterval(() => {}, 1000)`,
+        ],
+      });
+      const lines = await waitFor(async () => {
+        const l = await tmux.capturePane('u', 5);
+        return l.some((x) => x.includes('resets')) && l;
+      }, 'the message');
+      expect(lines).toContain(msg);
+      expect((await tmux.sessions()).get('u')!.currentPath).toBe(cwd);
+    } finally {
+      Object.assign(
+        process.env,
+        Object.fromEntries(Object.entries(saved).filter(([, v]) => v !== undefined)),
+      );
+    }
+  });
+
+  it('strips ANSI escapes from captured text', () => {
+    expect(stripAnsi('\u001b[1m\u001b[31mred\u001b[0m plain \u001b]0;title\u0007x')).toBe(
+      'red plain x',
+    );
+  });
+});
