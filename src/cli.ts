@@ -84,7 +84,12 @@ export function buildProgram(): Command {
     .command('setup')
     .description('create account dirs, link projects/ to the shared tree, install the hooks')
     .option('--uninstall-hooks', 'remove only the hooks this tool installed')
-    .action(action(notYet('setup')));
+    .action(
+      action(async ([opts], globals, out) => {
+        const { setup } = await import('./commands/setup.js');
+        return setup(opts as { uninstallHooks?: boolean }, globals, out);
+      }),
+    );
 
   program
     .command('status')
@@ -103,7 +108,12 @@ export function buildProgram(): Command {
     session
       .command(`${verb} [names...]`)
       .description(`${verb} sessions (default: all configured)`)
-      .action(action(notYet(`session ${verb}`)));
+      .action(
+        action(async ([names], globals, out) => {
+          const { session } = await import('./commands/session.js');
+          return session(verb, names as string[], globals, out);
+        }),
+      );
   }
 
   program
@@ -111,7 +121,12 @@ export function buildProgram(): Command {
     .description(
       'restart dead agents with --resume, mark crash loops degraded, report stuck sessions',
     )
-    .action(action(notYet('watch')));
+    .action(
+      action(async (_args, globals, out) => {
+        const { watch } = await import('./commands/watch.js');
+        return watch(globals, out);
+      }),
+    );
 
   const quota = program.command('quota').description('usage-limit detection');
   quota
@@ -193,11 +208,21 @@ export function buildProgram(): Command {
   hook
     .command('run <event>')
     .description('record a hook signal (SessionStart, UserPromptSubmit, Stop, StopFailure)')
-    .action(action(notYet('hook run')));
+    .action(
+      action(async ([event]) => {
+        const { hookMain } = await import('./hook-main.js');
+        return hookMain(['run', event as string]);
+      }),
+    );
   hook
     .command('statusline')
     .description('record the statusline usage and print a short status line')
-    .action(action(notYet('hook statusline')));
+    .action(
+      action(async () => {
+        const { hookMain } = await import('./hook-main.js');
+        return hookMain(['statusline']);
+      }),
+    );
 
   for (const name of ['cron', 'systemd'] as const) {
     const group = program

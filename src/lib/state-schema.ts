@@ -40,6 +40,8 @@ export const sessionStateSchema = z.looseObject({
   /** The operator stopped it on purpose: `watch` leaves it alone. */
   stopped: z._default(z.boolean(), false),
   degraded: z._default(z.boolean(), false),
+  /** When `watch` last reported it stuck (once per episode). */
+  stuckReportedAt: nullableIso(),
   lastSeenAt: nullableIso(),
 });
 

@@ -1,0 +1,66 @@
+import { createContext, type GlobalOptions } from '../lib/context.js';
+import type { Output } from '../lib/output.js';
+import { listSessions, startSessions, stopSessions } from '../lib/sessions.js';
+
+export type SessionVerb = 'start' | 'stop' | 'restart' | 'list';
+
+export async function session(
+  verb: SessionVerb,
+  names: string[],
+  globals: GlobalOptions,
+  out: Output,
+): Promise<number> {
+  const ctx = await createContext(globals, out);
+  if (verb === 'list') {
+    const rows = await listSessions(ctx, names);
+    if (globals.json) out.printJson({ sessions: rows });
+    else {
+      const { default: Table } = await import('cli-table3');
+      const t = new Table({
+        head: ['session', 'account', 'state', 'pid', 'cwd', 'claude session'],
+        style: { head: [], border: [] },
+        chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+      });
+      for (const r of rows)
+        t.push([
+          r.name,
+          r.account ?? '-',
+          r.state,
+          r.pid ?? '-',
+          r.cwd ?? '-',
+          r.claudeSessionId ?? '-',
+        ]);
+      out.print(t.toString());
+    }
+    return 0;
+  }
+  const spinner = await out.spinner(`${verb}ing sessions`);
+  try {
+    const stopped =
+      verb === 'start'
+        ? []
+        : await stopSessions(ctx, names, {
+            operator: verb === 'stop',
+            onProgress: (m) => spinner.update(m),
+          });
+    const started =
+      verb === 'stop' ? [] : await startSessions(ctx, names, (m) => spinner.update(m));
+    spinner.stop();
+    if (globals.json) out.printJson({ stopped, started });
+    else {
+      for (const s of stopped)
+        out.print(
+          `${s.session}: ${s.action === 'absent' ? 'not running' : `stopped (${s.action})`}`,
+        );
+      for (const s of started) {
+        out.print(
+          `${s.session}: ${s.action === 'running' ? 'already running' : `started on ${s.account}${s.resumeId ? ` with --resume ${s.resumeId}` : ''}`}`,
+        );
+      }
+    }
+    return 0;
+  } catch (err) {
+    spinner.fail();
+    throw err;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * One agent in one tmux session: how it is launched (SPEC section 5), how text reaches it,
+ * how we tell it is ready, and how it is stopped.
+ */
+import type { Config, SessionConfig } from './config.js';
+import {
+  ENV_ACCOUNT,
+  ENV_PROJECT,
+  ENV_SESSION,
+  ENV_STATE_DIR,
+  isForbiddenAgentVar,
+} from './env-names.js';
+import { findExecutable } from './exec.js';
+import { paneRunsAgent } from './status.js';
+import type { Tmux } from './tmux.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface LaunchPlan {
+  name: string;
+  cwd: string;
+  env: Record<string, string>;
+  unsetEnv: string[];
+  command: string[];
+}
+
+/** What `claude --resume` prints when it cannot find the transcript (seen with 2.1.328). */
+export const NO_CONVERSATION_RE = /No conversation found with session ID:\s*([0-9a-f-]{8,})/i;
+
+/**
+ * Builds the launch of one session on `account`: cwd = the project, the env of SPEC
+ * section 5 built explicitly, and `agent.command agent.args [--resume id]`. Inherited
+ * CLAUDECODE / CLAUDE_CODE_* variables are removed unless agent.env sets them.
+ */
+export function planLaunch(
+  cfg: Config,
+  session: SessionConfig,
+  accountName: string,
+  resumeId: string | null,
+  inherited: Iterable<string> = Object.keys(process.env),
+  env: NodeJS.ProcessEnv = process.env,
+): LaunchPlan {
+  const account = cfg.accounts.find((a) => a.name === accountName);
+  if (!account) throw new Error(`unknown account '${accountName}'`);
+  const agentEnv: Record<string, string> = {
+    // The tmux server may have been started by cron with a bare PATH.
+    ...(env.PATH ? { PATH: env.PATH } : {}),
+    ...cfg.agent.env,
+    CLAUDE_CONFIG_DIR: account.configDir,
+    [ENV_SESSION]: session.name,
+    [ENV_ACCOUNT]: account.name,
+    [ENV_STATE_DIR]: cfg.stateDir,
+    [ENV_PROJECT]: session.projectPath,
+  };
+  const unset = new Set<string>();
+  for (const name of inherited)
+    if (isForbiddenAgentVar(name) && !(name in cfg.agent.env)) unset.add(name);
+  const bin = findExecutable(cfg.agent.command, env) ?? cfg.agent.command;
+  const command = [bin, ...cfg.agent.args];
+  if (resumeId) command.push('--resume', resumeId);
+  return {
+    name: session.name,
+    cwd: session.projectPath,
+    env: agentEnv,
+    unsetEnv: [...unset].sort(),
+    command,
+  };
+}
+
+/** Names of the variables the tmux server would pass on (its global environment). */
+export async function tmuxGlobalEnvNames(tmux: Tmux): Promise<string[]> {
+  try {
+    const out = await tmux.run(['show-environment', '-g']);
+    return out
+      .split('\n')
+      .map((l) => l.replace(/^-/, '').split('=')[0] ?? '')
+      .filter(Boolean);
+  } catch {
+    return []; // no server yet: it will start with our own env, which the caller covers
+  }
+}
+
+export async function launch(tmux: Tmux, plan: LaunchPlan): Promise<void> {
+  await tmux.newSession({
+    name: plan.name,
+    cwd: plan.cwd,
+    env: plan.env,
+    unsetEnv: plan.unsetEnv,
+    command: plan.command,
+    // Keep the pane when the agent exits, so `watch` can read why (e.g. a missing transcript).
+    remainOnExit: true,
+  });
+}
+
+// Claude Code's idle input line: `❯` + NBSP (2.x), or the boxed `│ >` of 2025 builds.
+const PROMPT_RE = /^\s*(?:│\s*)?[❯>][\s\u00a0]/;
+const WORKING_RE = /esc to interrupt/i;
+const BLOCKING_SCREENS: Array<[RegExp, string]> = [
+  [
+    /Select login method|Please run \/login|Login expired|Invalid API key|OAuth token has expired/i,
+    'login',
+  ],
+  [/Resume full session as-is|Resume from summary/i, 'resume-dialog'],
+  [
+    /Do you trust the files in this folder|Is this a project you created or one you trust/i,
+    'trust',
+  ],
+  [/Bypass Permissions mode.*accept|Yes, I accept/i, 'bypass-confirm'],
+];
+
+export type PaneScreen =
+  'ready' | 'working' | 'login' | 'resume-dialog' | 'trust' | 'bypass-confirm' | 'unknown';
+
+/** Reads a pane's last lines as a state. */
+export function readScreen(lines: readonly string[]): PaneScreen {
+  const text = lines.join('\n');
+  for (const [re, name] of BLOCKING_SCREENS) if (re.test(text)) return name as PaneScreen;
+  if (lines.some((l) => WORKING_RE.test(l))) return 'working';
+  if (lines.some((l) => PROMPT_RE.test(l))) return 'ready';
+  return 'unknown';
+}
+
+/** The text in the input box (after the prompt glyph), or null when no box is shown. */
+export function inputBoxText(lines: readonly string[]): string | null {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (PROMPT_RE.test(line))
+      return line
+        .replace(PROMPT_RE, '')
+        .replace(/[│\s\u00a0]+$/, '')
+        .trim();
+  }
+  return null;
+}
+
+/**
+ * Types a prompt into an agent and makes sure it was submitted: paste, pause, Enter, then
+ * check that the text left the input box, retrying the Enter (Claude Code swallows an Enter
+ * that arrives inside a paste burst). Returns false when it never left the box.
+ */
+export async function deliverPrompt(
+  tmux: Tmux,
+  session: string,
+  text: string,
+  opts: { retries?: number } = {},
+): Promise<boolean> {
+  await tmux.pasteText(session, text, { enter: false });
+  const probe = text.replace(/\s+/g, ' ').trim().slice(0, 24);
+  let delay = 150;
+  for (let attempt = 0; attempt <= (opts.retries ?? 3); attempt++) {
+    await sleep(delay);
+    await tmux.sendKeys(session, ['Enter']);
+    await sleep(250);
+    const box = inputBoxText(await tmux.capturePane(session, 30));
+    const stuck =
+      box !== null &&
+      box.length > 0 &&
+      (box.includes(probe.slice(0, 12)) || /\[Pasted text/.test(box));
+    if (!stuck) return true;
+    delay = Math.min(delay * 2, 1000);
+  }
+  return false;
+}
+
+/** Waits until the agent shows its prompt (or a blocking screen, or it dies). */
+export async function waitReady(
+  tmux: Tmux,
+  session: string,
+  timeoutMs: number,
+  isReadySignal?: () => boolean,
+): Promise<{ screen: PaneScreen | 'dead'; lines: string[] }> {
+  const deadline = Date.now() + timeoutMs;
+  let lines: string[] = [];
+  for (;;) {
+    const pane = (await tmux.sessions()).get(session);
+    if (!paneRunsAgent(pane)) {
+      lines = pane ? await tmux.capturePane(session, 40).catch(() => []) : [];
+      return { screen: 'dead', lines };
+    }
+    lines = await tmux.capturePane(session, 40);
+    const screen = readScreen(lines);
+    if (screen !== 'ready' && screen !== 'working' && screen !== 'unknown')
+      return { screen, lines };
+    if (isReadySignal?.() || screen === 'ready') return { screen: 'ready', lines };
+    if (Date.now() > deadline) return { screen, lines };
+    await sleep(150);
+  }
+}
+
+/**
+ * Stops an agent: gracefully first (interrupt, then `/exit`, then Ctrl-C twice), and kills
+ * the tmux session after `timeoutMs`. Returns how it ended.
+ */
+export async function stopAgent(
+  tmux: Tmux,
+  session: string,
+  timeoutMs: number,
+): Promise<'absent' | 'graceful' | 'killed'> {
+  if (!(await tmux.hasSession(session))) return 'absent';
+  const alive = async () => paneRunsAgent((await tmux.sessions()).get(session));
+  const waitGone = async (ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (!(await alive())) return true;
+      await sleep(100);
+    }
+    return !(await alive());
+  };
+  let how: 'graceful' | 'killed' = 'graceful';
+  if (await alive()) {
+    try {
+      await tmux.sendKeys(session, ['Escape']);
+      await sleep(100);
+      await tmux.sendKeys(session, ['C-u']);
+      await tmux.sendLiteral(session, '/exit');
+      await sleep(150);
+      await tmux.sendKeys(session, ['Enter']);
+      if (!(await waitGone(timeoutMs / 2))) {
+        await tmux.sendKeys(session, ['C-c']);
+        await sleep(100);
+        await tmux.sendKeys(session, ['C-c']);
+        if (!(await waitGone(timeoutMs / 2))) how = 'killed';
+      }
+    } catch {
+      how = 'killed';
+    }
+  }
+  await tmux.killSession(session);
+  return how;
+}
+
+/** Whether this configuration's agent knows `--resume` (anything Claude-like does). */
+export function canResume(cfg: Config): boolean {
+  return !cfg.agent.args.includes('--no-session-persistence');
+}
