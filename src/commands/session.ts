@@ -53,12 +53,16 @@ export async function session(
           `${s.session}: ${s.action === 'absent' ? 'not running' : `stopped (${s.action})`}`,
         );
       for (const s of started) {
-        out.print(
-          `${s.session}: ${s.action === 'running' ? 'already running' : `started on ${s.account}${s.resumeId ? ` with --resume ${s.resumeId}` : ''}`}`,
-        );
+        const how =
+          s.action === 'running'
+            ? 'already running'
+            : `started on ${s.account}${s.resumeId ? ` with --resume ${s.resumeId}` : ''}` +
+              (s.screen && s.screen !== 'ready' ? ` but not ready: ${s.screen}` : '');
+        out.print(`${s.session}: ${how}`);
       }
     }
-    return 0;
+    // An agent that died at once or waits at a login screen is a failed start.
+    return started.some((s) => s.screen === 'dead' || s.screen === 'login') ? 1 : 0;
   } catch (err) {
     spinner.fail();
     throw err;

@@ -8,10 +8,17 @@ export const agentStatusEntrySchema = z.looseObject({
   task: z._default(z.nullable(z.string()), null),
   claudeSessionId: z._default(z.nullable(z.string()), null),
   updatedAt: z._default(z.nullable(z.string()), null),
+  /** What the hooks add: the account the agent runs on and its transcript. */
+  account: z.optional(z.nullable(z.string())),
+  transcriptPath: z.optional(z.nullable(z.string())),
 });
 
 export const agentStatusSchema = z.looseObject({
   sessions: z._default(z.record(z.string(), agentStatusEntrySchema), {}),
+});
+
+const looseStatusSchema = z.looseObject({
+  sessions: z._default(z.record(z.string(), z.unknown()), {}),
 });
 
 export type AgentStatus = z.output<typeof agentStatusSchema>;
@@ -28,13 +35,27 @@ export function readAgentStatus(
   const file = queuePaths(projectPath).status;
   const text = readFileIfExists(file);
   if (text === undefined) return { sessions: {} };
+  let raw: unknown;
   try {
-    const parsed = agentStatusSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0]!;
-    onInvalid?.(`${file}: ${issue.path.join('.')}: ${issue.message}`);
+    raw = JSON.parse(text);
   } catch (err) {
     onInvalid?.(`${file}: not valid JSON (${(err as Error).message})`);
+    return { sessions: {} };
   }
-  return { sessions: {} };
+  const top = looseStatusSchema.safeParse(raw);
+  if (!top.success) {
+    onInvalid?.(`${file}: expected {"sessions": {...}}`);
+    return { sessions: {} };
+  }
+  // One bad entry must not hide every other session's signals: entries parse one by one.
+  const sessions: AgentStatus['sessions'] = {};
+  for (const [name, entry] of Object.entries(top.data.sessions)) {
+    const parsed = agentStatusEntrySchema.safeParse(entry);
+    if (parsed.success) sessions[name] = parsed.data;
+    else {
+      const issue = parsed.error.issues[0]!;
+      onInvalid?.(`${file}: sessions.${name}.${issue.path.join('.')}: ${issue.message}`);
+    }
+  }
+  return { sessions };
 }

@@ -5,6 +5,7 @@
 import type { Config, SessionConfig } from './config.js';
 import {
   ENV_ACCOUNT,
+  ENV_CONFIG,
   ENV_PROJECT,
   ENV_SESSION,
   ENV_STATE_DIR,
@@ -51,6 +52,8 @@ export function planLaunch(
     [ENV_ACCOUNT]: account.name,
     [ENV_STATE_DIR]: cfg.stateDir,
     [ENV_PROJECT]: session.projectPath,
+    // So `claude-failover task done` run by the agent finds this config wherever it lives.
+    ...(cfg.file && !cfg.file.includes('#') ? { [ENV_CONFIG]: cfg.file } : {}),
   };
   const unset = new Set<string>();
   for (const name of inherited)
@@ -92,8 +95,9 @@ export async function launch(tmux: Tmux, plan: LaunchPlan): Promise<void> {
   });
 }
 
-// Claude Code's idle input line: `❯` + NBSP (2.x), or the boxed `│ >` of 2025 builds.
-const PROMPT_RE = /^\s*(?:│\s*)?[❯>][\s\u00a0]/;
+// Claude Code's input line: `❯` + NBSP (2.x), or the boxed `│ >` of 2025 builds. A bare
+// `> text` is how the conversation shows a past user message, so it does not count.
+const PROMPT_RE = /^\s*(?:│\s*>[\s\u00a0]|❯(?:[\s\u00a0]|$))/;
 const WORKING_RE = /esc to interrupt/i;
 const BLOCKING_SCREENS: Array<[RegExp, string]> = [
   [

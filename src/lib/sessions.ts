@@ -1,11 +1,21 @@
 /** `session start|stop|restart|list`: the configured sessions on the active account. */
 import { readAgentStatus } from './agent-status.js';
-import { launch, planLaunch, stopAgent, tmuxGlobalEnvNames } from './agent.js';
+import {
+  launch,
+  NO_CONVERSATION_RE,
+  planLaunch,
+  readScreen,
+  stopAgent,
+  tmuxGlobalEnvNames,
+  waitReady,
+  type PaneScreen,
+} from './agent.js';
 import { defaultActiveAccount, type SessionConfig } from './config.js';
 import type { Context } from './context.js';
 import { UsageError } from './errors.js';
 import { appendEvent } from './events.js';
 import { sessionState, type State } from './state-schema.js';
+import { reachableTranscript } from './transcript-path.js';
 import { paneRunsAgent, sessionRunState, type SessionRunState } from './status.js';
 import type { PaneInfo } from './tmux.js';
 
@@ -43,6 +53,10 @@ export interface StartResult {
   action: 'started' | 'running';
   account: string;
   resumeId: string | null;
+  /** How the started agent ended up: ready, or a blocking screen, or dead. */
+  screen?: PaneScreen | 'dead';
+  /** When it was launched (ms epoch); internal. */
+  at?: number;
 }
 
 /**
@@ -60,6 +74,119 @@ export async function launchSession(
   await ctx.tmux.killSession(session.name);
   const plan = planLaunch(ctx.config, session, account, resumeId, inheritedEnv, ctx.env);
   await launch(ctx.tmux, plan);
+}
+
+function accountDir(ctx: Context, account: string): string {
+  return ctx.config.accounts.find((a) => a.name === account)?.configDir ?? '';
+}
+
+/**
+ * The id to pass to `--resume`, or null when the account could not reach that conversation
+ * (Claude Code would exit at once with "No conversation found"): then the agent starts
+ * fresh, and an event says so.
+ */
+export function resumableId(
+  ctx: Context,
+  session: SessionConfig,
+  account: string,
+  id: string | null,
+): string | null {
+  if (!id) return null;
+  if (reachableTranscript(accountDir(ctx, account), session.projectPath, id)) return id;
+  appendEvent(
+    ctx.config.stateDir,
+    'session.resume-missing',
+    {
+      session: session.name,
+      claudeSessionId: id,
+      account,
+      detail: `no transcript of it under ${accountDir(ctx, account)}/projects (nothing was said yet, or it was moved): starting a fresh conversation`,
+    },
+    { level: 'warn', now: ctx.clock.now() },
+  );
+  return null;
+}
+
+export interface SettleResult {
+  session: string;
+  /** The id the agent was finally started with (null: a fresh conversation). */
+  resumeId: string | null;
+  /** True when `--resume` found no conversation and the agent was started fresh instead. */
+  fresh: boolean;
+  /** The id that could not be resumed, when `fresh`. */
+  lostId: string | null;
+  screen: PaneScreen | 'dead';
+  lines: string[];
+}
+
+/**
+ * Waits until a just-launched agent is ready, dead or blocked, and deals with what Claude
+ * Code can show a resumed agent: `No conversation found with session ID` (it exits at once;
+ * we start it fresh rather than loop) and the "Resume from summary" dialog (we pick the
+ * full resume, so the conversation continues as it was).
+ */
+export async function settleLaunch(
+  ctx: Context,
+  session: SessionConfig,
+  account: string,
+  resumeId: string | null,
+  inheritedEnv: string[],
+  launchedAt: number = Date.now(),
+): Promise<SettleResult> {
+  const timeout = ctx.config.agent.readyTimeout;
+  let since = launchedAt;
+  const hookSaysReady = () => {
+    const e = readAgentStatus(session.projectPath).sessions[session.name];
+    return Boolean(e?.claudeSessionId && e.updatedAt && Date.parse(e.updatedAt) >= since);
+  };
+  let current = resumeId;
+  let lostId: string | null = null;
+  let dialogAnswered = false;
+  for (;;) {
+    const r = await waitReady(ctx.tmux, session.name, timeout, hookSaysReady);
+    if (r.screen === 'dead' && current) {
+      // tmux can lose what a process printed just before it exited, so the message is not
+      // enough: an agent that died on --resume of a conversation it cannot reach lost it.
+      const missing =
+        NO_CONVERSATION_RE.test(r.lines.join('\n')) ||
+        !reachableTranscript(accountDir(ctx, account), session.projectPath, current);
+      if (missing) {
+        lostId = current;
+        appendEvent(
+          ctx.config.stateDir,
+          'session.resume-missing',
+          {
+            session: session.name,
+            claudeSessionId: current,
+            detail: 'claude --resume found no conversation; started a fresh one instead',
+          },
+          { level: 'warn', now: ctx.clock.now() },
+        );
+        current = null;
+        since = Date.now();
+        await launchSession(ctx, session, account, null, inheritedEnv);
+        continue;
+      }
+    }
+    if (r.screen === 'resume-dialog' && !dialogAnswered) {
+      // "Resume from summary / Resume full session as-is": keep the whole conversation.
+      dialogAnswered = true;
+      const key = /(\d)\.\s*Resume full session/i.exec(r.lines.join('\n'))?.[1] ?? '2';
+      await ctx.tmux.sendKeys(session.name, [key]);
+      await sleep(200);
+      const after = readScreen(await ctx.tmux.capturePane(session.name, 40));
+      if (after === 'resume-dialog') await ctx.tmux.sendKeys(session.name, ['Enter']);
+      continue;
+    }
+    return {
+      session: session.name,
+      resumeId: current,
+      fresh: lostId !== null,
+      lostId,
+      screen: r.screen,
+      lines: r.lines,
+    };
+  }
 }
 
 /** The names of inherited variables to strip: ours and the tmux server's. */
@@ -81,22 +208,37 @@ export async function startSessions(
   const results: StartResult[] = [];
   let launched = 0;
   for (const s of sessions) {
-    const resumeId = resumeIdFor(ctx, s, state);
     if (paneRunsAgent(panes.get(s.name))) {
       results.push({
         session: s.name,
         action: 'running',
         account: state.sessions[s.name]?.account ?? account,
-        resumeId,
+        resumeId: resumeIdFor(ctx, s, state),
       });
       continue;
     }
+    const resumeId = resumableId(ctx, s, account, resumeIdFor(ctx, s, state));
     if (launched > 0) await sleep(ctx.config.agent.launchStagger);
     onProgress(`starting ${s.name} on ${account}${resumeId ? ` (--resume ${resumeId})` : ''}`);
+    const at = Date.now();
     await launchSession(ctx, s, account, resumeId, inherited);
     launched++;
-    results.push({ session: s.name, action: 'started', account, resumeId });
+    results.push({ session: s.name, action: 'started', account, resumeId, at });
   }
+  // Wait for the agents in parallel: a start that ends at a login screen, or dies at once,
+  // is reported rather than taken for a success.
+  await Promise.all(
+    results
+      .filter((r) => r.action === 'started')
+      .map(async (r) => {
+        const s = sessions.find((x) => x.name === r.session)!;
+        onProgress(`waiting for ${s.name}`);
+        const settled = await settleLaunch(ctx, s, account, r.resumeId, inherited, r.at);
+        r.screen = settled.screen;
+        r.resumeId = settled.resumeId;
+        delete r.at;
+      }),
+  );
   const now = ctx.clock.now().toISOString();
   await ctx.state.update((st) => {
     st.activeAccount ??= account;
@@ -107,7 +249,11 @@ export async function startSessions(
         ss.account = r.account;
         ss.launchedAt = now;
         ss.degraded = false;
-        if (r.resumeId) ss.claudeSessionId = r.resumeId;
+        const s = sessions.find((x) => x.name === r.session)!;
+        ss.claudeSessionId =
+          r.resumeId ??
+          readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ??
+          ss.claudeSessionId;
       }
     }
   });
@@ -115,8 +261,8 @@ export async function startSessions(
     appendEvent(
       ctx.config.stateDir,
       'session.started',
-      { session: r.session, account: r.account, resume: r.resumeId },
-      { now: ctx.clock.now() },
+      { session: r.session, account: r.account, resume: r.resumeId, screen: r.screen ?? null },
+      { level: r.screen === 'ready' ? 'info' : 'warn', now: ctx.clock.now() },
     );
   }
   return results;

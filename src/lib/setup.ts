@@ -175,14 +175,17 @@ function readSettings(file: string): Settings {
 }
 
 /** Removes our entries from settings (in place). */
-function stripOurHooks(settings: Settings): void {
+function stripOurHooks(settings: Settings, dropEmpty: boolean): void {
   for (const event of Object.keys(settings.hooks ?? {})) {
     const groups = settings.hooks![event]!;
     for (const g of groups) g.hooks = (g.hooks ?? []).filter((h) => !isOurs(h.command));
     settings.hooks![event] = groups.filter((g) => (g.hooks ?? []).length > 0);
-    if (settings.hooks![event]!.length === 0) delete settings.hooks![event];
+    // On a reinstall the emptied keys stay where they were, so the file keeps its order
+    // and a second `setup` changes nothing.
+    if (dropEmpty && settings.hooks![event]!.length === 0) delete settings.hooks![event];
   }
-  if (settings.hooks && Object.keys(settings.hooks).length === 0) delete settings.hooks;
+  if (dropEmpty && settings.hooks && Object.keys(settings.hooks).length === 0)
+    delete settings.hooks;
 }
 
 /**
@@ -200,7 +203,7 @@ export function installHooks(
   const before = readFileIfExists(file);
   const settings = readSettings(file);
   const prevFile = previousStatuslinePath(stateDir, account);
-  stripOurHooks(settings);
+  stripOurHooks(settings, Boolean(opts.uninstall));
   const ourStatus = isOurs(settings.statusLine?.command);
   if (opts.uninstall) {
     if (ourStatus) {

@@ -5,6 +5,7 @@
  * hash of the full path (CLAUDE-CODE-FACTS 2.1). The encoding is lossy: never decode it.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 
 const MAX_DIR_NAME = 200;
@@ -24,3 +25,28 @@ export function transcriptFile(projectsDir: string, cwd: string, sessionId: stri
 
 /** A Claude session id is a UUID; anything else never reaches a file name or an argv. */
 export const SESSION_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The cwd forms Claude Code may have used for a project: as given and fully resolved. */
+function cwdForms(cwd: string): string[] {
+  const forms = [path.resolve(cwd)];
+  try {
+    const real = fs.realpathSync(cwd);
+    if (!forms.includes(real)) forms.push(real);
+  } catch {
+    // not there (yet): the given form is all we have
+  }
+  return forms;
+}
+
+/**
+ * Where `claude --resume <id>` run in `cwd` with `CLAUDE_CONFIG_DIR=configDir` will look for
+ * the conversation, if it is there; null when it would answer "No conversation found".
+ */
+export function reachableTranscript(configDir: string, cwd: string, id: string): string | null {
+  if (!SESSION_ID_RE.test(id)) return null;
+  for (const form of cwdForms(cwd)) {
+    const file = transcriptFile(path.join(configDir, 'projects'), form, id);
+    if (fs.existsSync(file)) return file;
+  }
+  return null;
+}

@@ -4,10 +4,16 @@
  */
 import fs from 'node:fs';
 import { readAgentStatus } from './agent-status.js';
-import { NO_CONVERSATION_RE } from './agent.js';
 import type { Context } from './context.js';
 import { appendEvent } from './events.js';
-import { activeAccount, inheritedEnvNames, launchSession, resumeIdFor } from './sessions.js';
+import {
+  activeAccount,
+  inheritedEnvNames,
+  launchSession,
+  resumableId,
+  resumeIdFor,
+  settleLaunch,
+} from './sessions.js';
 import { updateAgentStatus } from './signals.js';
 import { sessionState } from './state-schema.js';
 import { paneRunsAgent } from './status.js';
@@ -20,9 +26,6 @@ export interface WatchAction {
   detail?: string;
 }
 
-/** How long a relaunched agent is watched for an immediate exit (the missing-transcript case). */
-export const EARLY_EXIT_MS = 2500;
-
 export async function runWatch(ctx: Context): Promise<WatchAction[]> {
   const { config } = ctx;
   const now = ctx.clock.now();
@@ -30,7 +33,12 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
   const account = activeAccount(ctx, state);
   const panes = await ctx.tmux.sessions();
   const actions: WatchAction[] = [];
-  const toRestart: Array<{ name: string; resumeId: string | null; reason: string }> = [];
+  const toRestart: Array<{
+    name: string;
+    resumeId: string | null;
+    lostId: string | null;
+    reason: string;
+  }> = [];
   const stuckNow: string[] = [];
   const event = (
     name: string,
@@ -54,8 +62,7 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
       // Stuck: working, yet neither the hooks nor the transcript moved for stuckAfter.
       const hook = readAgentStatus(s.projectPath).sessions[s.name];
       if (hook?.state === 'working') {
-        const transcript =
-          (hook as { transcriptPath?: string }).transcriptPath ?? st.transcriptPath;
+        const transcript = hook.transcriptPath ?? st.transcriptPath;
         let lastMove = hook.updatedAt ? Date.parse(hook.updatedAt) : 0;
         if (transcript) {
           try {
@@ -82,9 +89,6 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
       continue;
     }
     // Dead: no tmux session, a dead pane, or the shell is back in the foreground.
-    let lines: string[] = [];
-    if (pane) lines = await ctx.tmux.capturePane(s.name, 40).catch(() => []);
-    const missing = NO_CONVERSATION_RE.exec(lines.join('\n'));
     const reason = !pane
       ? 'no tmux session'
       : pane.dead
@@ -104,58 +108,38 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
       });
       continue;
     }
-    const resumeId = missing ? null : resumeIdFor(ctx, s, state);
-    if (missing) {
-      event(
-        'session.resume-missing',
-        {
-          session: s.name,
-          claudeSessionId: missing[1],
-          detail: 'the transcript was not found; starting a fresh conversation',
-        },
-        'warn',
-      );
-    }
-    toRestart.push({ name: s.name, resumeId, reason });
+    const known = resumeIdFor(ctx, s, state);
+    const resumeId = resumableId(ctx, s, account, known);
+    toRestart.push({ name: s.name, resumeId, lostId: resumeId ? null : known, reason });
   }
 
   const inherited = toRestart.length ? await inheritedEnvNames(ctx) : [];
-  const restarted: Array<{
-    name: string;
-    resumeId: string | null;
-    fresh: boolean;
-    reason: string;
-  }> = [];
+  // Launches are staggered (sessions started together clobber .claude.json); then every
+  // relaunched agent is watched until it is ready. One that exits at once because its
+  // conversation is gone is started fresh right away instead of looping on --resume.
+  const launched: Array<(typeof toRestart)[number] & { at: number }> = [];
   for (const [i, r] of toRestart.entries()) {
     if (i > 0) await sleep(config.agent.launchStagger);
     const s = config.sessions.find((x) => x.name === r.name)!;
+    const at = Date.now();
     await launchSession(ctx, s, account, r.resumeId, inherited);
-    restarted.push({ ...r, fresh: r.resumeId === null });
+    launched.push({ ...r, at });
   }
-  // An agent that exits at once saying the conversation is gone is started fresh right away,
-  // instead of looping on a --resume that can never work.
-  if (restarted.some((r) => !r.fresh)) {
-    await sleep(EARLY_EXIT_MS);
-    const after = await ctx.tmux.sessions();
-    for (const r of restarted.filter((x) => !x.fresh)) {
-      if (paneRunsAgent(after.get(r.name))) continue;
-      const lines = await ctx.tmux.capturePane(r.name, 40).catch(() => []);
-      const missing = NO_CONVERSATION_RE.exec(lines.join('\n'));
-      if (!missing) continue;
-      event(
-        'session.resume-missing',
-        {
-          session: r.name,
-          claudeSessionId: missing[1],
-          detail: 'the transcript was not found; starting a fresh conversation',
-        },
-        'warn',
-      );
+  const restarted = await Promise.all(
+    launched.map(async (r) => {
       const s = config.sessions.find((x) => x.name === r.name)!;
-      await launchSession(ctx, s, account, null, inherited);
-      r.fresh = true;
-    }
-  }
+      const settled = await settleLaunch(ctx, s, account, r.resumeId, inherited, r.at);
+      const hookId = readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ?? null;
+      return {
+        ...r,
+        fresh: settled.resumeId === null,
+        lostId: settled.lostId ?? r.lostId,
+        // The fresh conversation's id, once its SessionStart hook reported it.
+        newId: hookId && hookId !== (settled.lostId ?? r.lostId) ? hookId : null,
+        screen: settled.screen,
+      };
+    }),
+  );
 
   const degraded = actions.filter((a) => a.action === 'degraded').map((a) => a.session);
   const nowIso = now.toISOString();
@@ -169,24 +153,27 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
         ];
         ss.launchedAt = nowIso;
         ss.account = account;
-        if (r.fresh) ss.claudeSessionId = null;
+        if (r.fresh) ss.claudeSessionId = r.newId;
       }
       for (const name of degraded) sessionState(st, name).degraded = true;
       for (const name of stuckNow) sessionState(st, name).stuckReportedAt = nowIso;
     });
   }
-  for (const r of restarted.filter((x) => x.fresh)) {
-    // Forget the lost id, so the next run does not try to resume it again.
+  for (const r of restarted.filter((x) => x.lostId)) {
+    // Forget the lost id (unless the new agent already reported its own), so the next run
+    // does not try to resume it again.
     const s = config.sessions.find((x) => x.name === r.name)!;
     await updateAgentStatus(s.projectPath, r.name, (prev) =>
-      prev ? { ...prev, claudeSessionId: null } : null,
+      prev && prev.claudeSessionId === r.lostId
+        ? { ...prev, claudeSessionId: null }
+        : (prev ?? null),
     );
   }
   for (const r of restarted) {
     actions.push({
       session: r.name,
       action: r.fresh ? 'restarted-fresh' : 'restarted',
-      detail: r.reason,
+      detail: r.screen === 'ready' ? r.reason : `${r.reason}; agent not ready: ${r.screen}`,
     });
     event(
       'session.restarted',

@@ -1,0 +1,157 @@
+/**
+ * A sandbox pool driven by the simulated agent (`bin/sim-agent.js`): temp HOME, two
+ * accounts, one project, N sessions on a private tmux socket, and helpers to run the CLI,
+ * build an in-process context, and wait for pane text. Everything is cleaned up.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseConfigText, type Config } from '../../src/lib/config.js';
+import { contextFromConfig, type Clock, type Context } from '../../src/lib/context.js';
+import { Output } from '../../src/lib/output.js';
+import type { Tmux } from '../../src/lib/tmux.js';
+import { ROOT, runCli, tempDir, tmuxSocket, type CliResult } from './env.js';
+
+export const SIM_AGENT = path.join(ROOT, 'bin', 'sim-agent.js');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns something truthy; throws naming `what` after `ms`. */
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(75);
+  }
+}
+
+export interface SimSandbox {
+  home: string;
+  configFile: string;
+  socket: string;
+  tmux: Tmux;
+  project: string;
+  stateDir: string;
+  accountDir(name: string): string;
+  /** Runs the built CLI with this sandbox's config. */
+  cli(
+    args: string[],
+    opts?: { env?: Record<string, string | undefined>; input?: string },
+  ): Promise<CliResult>;
+  /** The parsed config and a context on it (optionally at a fixed clock). */
+  config(): Promise<Config>;
+  ctx(clock?: Clock): Promise<Context>;
+  /** The last lines of a session's pane, joined. */
+  pane(session: string, lines?: number): Promise<string>;
+  waitForPane(session: string, re: RegExp, ms?: number): Promise<string>;
+  /** Makes an account hit (or clear) its limit: every turn of its agents ends with `text`. */
+  setLimit(account: string, text: string | null): void;
+}
+
+export interface SimOptions {
+  sessions?: string;
+  /** Extra YAML appended to the config (top-level keys not already set). */
+  extra?: string;
+  agentArgs?: string[];
+  agentEnv?: Record<string, string>;
+}
+
+/** Builds the sandbox; run `setup` yourself if the test needs hooks (most do). */
+export function simSandbox(opts: SimOptions = {}): SimSandbox {
+  const home = tempDir('cf-sim-');
+  const { socket, tmux } = tmuxSocket();
+  const project = path.join(home, 'src', 'api');
+  fs.mkdirSync(project, { recursive: true });
+  const stateDir = path.join(home, 'state');
+  const agentEnv = { SIM_START_MS: '150', SIM_TURN_MS: '300', ...opts.agentEnv };
+  const yaml = `stateDir: ${home}/state
+sharedProjectsDir: ${home}/shared/projects
+agent:
+  command: ${SIM_AGENT}
+  args: ${JSON.stringify(opts.agentArgs ?? ['--dangerously-skip-permissions'])}
+  env: ${JSON.stringify(agentEnv)}
+  readyTimeout: 10s
+  stopTimeout: 4s
+  launchStagger: 100ms
+tmux: { socket: ${socket} }
+accounts:
+  - { name: primary, configDir: ${home}/accounts/primary, priority: 1 }
+  - { name: backup, configDir: ${home}/accounts/backup, priority: 2 }
+projects:
+  - { name: api, path: ${project} }
+sessions:
+  - { name: '${opts.sessions ?? 'ccl-{0..1}'}', project: api }
+lock: { waitFor: 5s, staleAfter: 3s }
+${opts.extra ?? ''}`;
+  const configFile = path.join(home, 'config.yaml');
+  fs.writeFileSync(configFile, yaml);
+  const sb: SimSandbox = {
+    home,
+    configFile,
+    socket,
+    tmux,
+    project,
+    stateDir,
+    accountDir: (name) => path.join(home, 'accounts', name),
+    cli: (args, o = {}) =>
+      runCli(['-c', configFile, ...args], { home, env: o.env, input: o.input }),
+    config: () => parseConfigText(yaml, configFile, { env: { ...process.env, HOME: home } }),
+    async ctx(clock?: Clock) {
+      return contextFromConfig(await sb.config(), {
+        clock,
+        out: new Output({ quiet: true }),
+        env: { ...process.env, HOME: home },
+      });
+    },
+    pane: async (session, lines = 60) => (await tmux.capturePane(session, lines)).join('\n'),
+    waitForPane: (session, re, ms) =>
+      waitFor(
+        async () => {
+          const text = await tmux.capturePane(session, 80).then(
+            (l) => l.join('\n'),
+            () => '',
+          );
+          return re.test(text) && text;
+        },
+        `${re} in pane ${session}`,
+        ms,
+      ),
+    setLimit(account, text) {
+      const file = path.join(sb.accountDir(account), 'sim', 'limit');
+      if (text === null) fs.rmSync(file, { force: true });
+      else {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, text);
+      }
+    },
+  };
+  return sb;
+}
+
+/** The argv of a process, from /proc. */
+export function processArgs(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** The environment of a process, from /proc. */
+export function processEnv(pid: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  try {
+    for (const kv of fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+      const i = kv.indexOf('=');
+      if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}

@@ -1,0 +1,147 @@
+/** `watch`, the watchdog, on real tmux with the simulated agent. */
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { deliverPrompt } from '../src/lib/agent.js';
+import { readAgentStatus } from '../src/lib/agent-status.js';
+import { readEvents } from '../src/lib/events.js';
+import { processArgs, simSandbox, waitFor } from './helpers/sim.js';
+
+type Action = { session: string; action: string; detail?: string };
+
+async function watch(sb: ReturnType<typeof simSandbox>): Promise<Action[]> {
+  const r = await sb.cli(['watch', '--json']);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { actions: Action[] }).actions;
+}
+
+async function started(sb: ReturnType<typeof simSandbox>, name = 'ccl-0'): Promise<string> {
+  await sb.cli(['setup']);
+  await sb.cli(['session', 'start']);
+  return waitFor(() => readAgentStatus(sb.project).sessions[name]?.claudeSessionId, 'session id');
+}
+
+async function agentPid(sb: ReturnType<typeof simSandbox>, name = 'ccl-0'): Promise<number> {
+  return waitFor(async () => {
+    const pane = (await sb.tmux.sessions()).get(name);
+    return pane && !pane.dead && pane.pid;
+  }, `a live agent in ${name}`);
+}
+
+describe('watch', () => {
+  it('restarts a killed agent with --resume and the same id', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    const id = await started(sb);
+    await deliverPrompt(sb.tmux, 'ccl-0', '/sim say remember me');
+    await sb.waitForPane('ccl-0', /● remember me/);
+    expect((await watch(sb)).find((a) => a.session === 'ccl-0')?.action).toBe('ok');
+
+    process.kill(await agentPid(sb), 'SIGKILL');
+    await waitFor(async () => (await sb.tmux.sessions()).get('ccl-0')?.dead, 'a dead pane');
+    const actions = await watch(sb);
+    expect(actions).toContainEqual(
+      expect.objectContaining({ session: 'ccl-0', action: 'restarted' }),
+    );
+    await sb.waitForPane('ccl-0', new RegExp(`Resumed conversation ${id}`));
+    expect(processArgs(await agentPid(sb)).slice(-2)).toEqual(['--resume', id]);
+    const state = JSON.parse(fs.readFileSync(`${sb.stateDir}/state.json`, 'utf8'));
+    expect(state.sessions['ccl-0'].restarts).toHaveLength(1);
+    expect(readEvents(sb.stateDir)).toContainEqual(
+      expect.objectContaining({ event: 'session.restarted', session: 'ccl-0', resume: id }),
+    );
+  });
+
+  it('restarts a missing tmux session and one whose pane is back at a shell', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
+    await started(sb, 'ccl-1');
+    await sb.tmux.killSession('ccl-0');
+    await sb.tmux.killSession('ccl-1');
+    await sb.tmux.run(['new-session', '-d', '-s', 'ccl-1', '-c', sb.project, 'bash', '--norc']);
+    const actions = await watch(sb);
+    // Nothing was said yet, so there is no transcript to resume: both start fresh.
+    expect(
+      actions
+        .filter((a) => a.action === 'restarted-fresh')
+        .map((a) => a.session)
+        .sort(),
+    ).toEqual(['ccl-0', 'ccl-1']);
+    expect(actions.find((a) => a.session === 'ccl-1')?.detail).toContain('back at bash');
+    await sb.waitForPane('ccl-0', /^❯/m);
+    await sb.waitForPane('ccl-1', /^❯/m);
+  });
+
+  it('starts fresh, and says so, when --resume finds no conversation', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    const id = await started(sb);
+    await deliverPrompt(sb.tmux, 'ccl-0', '/sim say hello');
+    await sb.waitForPane('ccl-0', /● hello/);
+    const transcript = readAgentStatus(sb.project).sessions['ccl-0']!.transcriptPath as string;
+    // The transcript is gone (moved away: never deleted by us).
+    fs.renameSync(transcript, `${transcript}.moved`);
+    process.kill(await agentPid(sb), 'SIGKILL');
+    await waitFor(async () => (await sb.tmux.sessions()).get('ccl-0')?.dead, 'a dead pane');
+
+    const actions = await watch(sb);
+    expect(actions).toContainEqual(
+      expect.objectContaining({ session: 'ccl-0', action: 'restarted-fresh' }),
+    );
+    const pid = await agentPid(sb);
+    expect(processArgs(pid)).not.toContain('--resume');
+    await waitFor(() => {
+      const now = readAgentStatus(sb.project).sessions['ccl-0']?.claudeSessionId;
+      return now && now !== id;
+    }, 'a new conversation id');
+    expect(readEvents(sb.stateDir)).toContainEqual(
+      expect.objectContaining({ event: 'session.resume-missing', claudeSessionId: id }),
+    );
+    // The next watch finds it healthy: no loop.
+    expect((await watch(sb)).find((a) => a.session === 'ccl-0')?.action).toBe('ok');
+  });
+
+  it('gives up after maxRestarts within restartWindow: degraded, with an event', async () => {
+    const sb = simSandbox({
+      sessions: 'ccl-0',
+      extra: 'watch: { maxRestarts: 2, restartWindow: 1h }',
+    });
+    await started(sb);
+    await deliverPrompt(sb.tmux, 'ccl-0', '/sim say keep me');
+    await sb.waitForPane('ccl-0', /● keep me/);
+    for (let i = 0; i < 2; i++) {
+      await sb.tmux.killSession('ccl-0');
+      expect((await watch(sb))[0]?.action).toBe('restarted');
+    }
+    await sb.tmux.killSession('ccl-0');
+    expect((await watch(sb))[0]?.action).toBe('degraded');
+    expect(readEvents(sb.stateDir)).toContainEqual(
+      expect.objectContaining({ event: 'session.degraded', session: 'ccl-0', level: 'error' }),
+    );
+    // Degraded stays down until the operator acts.
+    expect((await watch(sb))[0]).toMatchObject({ action: 'skipped', detail: 'degraded' });
+    expect(await sb.tmux.hasSession('ccl-0')).toBe(false);
+    const list = JSON.parse((await sb.cli(['session', 'list', '--json'])).stdout);
+    expect(list.sessions[0].state).toBe('degraded');
+  });
+
+  it('leaves a session the operator stopped alone', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await started(sb);
+    await sb.cli(['session', 'stop', 'ccl-0']);
+    expect((await watch(sb))[0]).toMatchObject({ action: 'skipped' });
+    expect(await sb.tmux.hasSession('ccl-0')).toBe(false);
+  });
+
+  it('reports a session that stays working with no transcript growth as stuck, once', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', extra: 'watch: { stuckAfter: 1s }' });
+    await started(sb);
+    await deliverPrompt(sb.tmux, 'ccl-0', '/sim sleep 20000');
+    await waitFor(
+      () => readAgentStatus(sb.project).sessions['ccl-0']?.state === 'working',
+      'working',
+    );
+    await new Promise((r) => setTimeout(r, 1600));
+    expect((await watch(sb))[0]?.action).toBe('stuck');
+    expect((await watch(sb))[0]?.action).toBe('stuck');
+    const stuck = readEvents(sb.stateDir).filter((e) => e.event === 'session.stuck');
+    expect(stuck).toHaveLength(1);
+    expect(stuck[0]).toMatchObject({ session: 'ccl-0', level: 'warn' });
+  });
+});
