@@ -21,9 +21,10 @@ import { readLinesFromEnd, scanTranscriptTail, type LineInfo } from '../src/lib/
 import { findTranscript, locateSessionTranscript } from '../src/lib/transcript-find.js';
 import { encodeProjectDir } from '../src/lib/transcript-path.js';
 import type { Tmux } from '../src/lib/tmux.js';
-import { runCli, sandboxConfig, tempDir, tmuxSocket, writeConfig } from './helpers/env.js';
+import { ROOT, runCli, sandboxConfig, tempDir, tmuxSocket, writeConfig } from './helpers/env.js';
 
-const FIXTURE = '/work/shared/fixtures/transcript-samples.jsonl';
+// A verbatim copy of the shared real samples (provenance in transcript-samples-SOURCES.md).
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'transcript-samples.jsonl');
 const TOKEN = 'sk-ant-oat01-PLANTEDsecretTOKENvalue0123456789abcdef';
 const ID = (n: number) => `${String(n).padStart(8, '0')}-1111-4222-8333-444444444444`;
 
