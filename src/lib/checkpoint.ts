@@ -303,7 +303,7 @@ export async function writeCheckpoints(
   names: readonly string[],
   opts: { recordRun?: boolean } = {},
 ): Promise<CheckpointRun> {
-  const sessions = selectSessions(ctx, names);
+  const sessions = selectSessions(ctx, [...new Set(names)]);
   const state = ctx.state.read();
   const panes = await ctx.tmux.sessions();
   const now = ctx.clock.now();
