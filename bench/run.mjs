@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchCheckpoint } from './checkpoint.mjs';
 import { compare } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -38,6 +39,7 @@ try {
 } finally {
   fs.rmSync(home, { recursive: true, force: true });
 }
+rows.push(benchCheckpoint({ root, runs }));
 
 const header = '| figure | value | baseline | result | target | met |\n|---|---|---|---|---|---|';
 const lines = rows.map(

@@ -188,7 +188,12 @@ export function buildProgram(): Command {
   program
     .command('checkpoint [names...]')
     .description("snapshot each session's context: task, last tool call, working dir")
-    .action(action(notYet('checkpoint')));
+    .action(
+      action(async ([names], globals, out) => {
+        const { checkpoint } = await import('./commands/checkpoint.js');
+        return checkpoint(names as string[], globals, out);
+      }),
+    );
 
   program
     .command('janitor')
