@@ -45,24 +45,71 @@ export const sessionStateSchema = z.looseObject({
   lastSeenAt: nullableIso(),
 });
 
+const swapTriggerSchema = z.looseObject({
+  session: z.nullable(z.string()),
+  pattern: z.nullable(z.string()),
+  snippet: z.nullable(z.string()),
+});
+
 export const swapRecordSchema = z.looseObject({
   from: z.nullable(z.string()),
   to: z.nullable(z.string()),
   at: iso(),
   reason: z.string(),
-  trigger: z._default(
-    z.nullable(
-      z.looseObject({
-        session: z.nullable(z.string()),
-        pattern: z.nullable(z.string()),
-        snippet: z.nullable(z.string()),
-      }),
-    ),
-    null,
-  ),
+  trigger: z._default(z.nullable(swapTriggerSchema), null),
   sessions: z._default(z.array(z.string()), []),
   durationMs: z.number().check(z.gte(0)),
   outcome: z.string(),
+});
+
+/** The steps of a swap, in order; the journal records the last one completed. */
+export const SWAP_STEPS = [
+  'planned',
+  'checkpointed',
+  'stopped',
+  'relinked',
+  'relaunched',
+  'ready',
+  'prompted',
+] as const;
+
+export const swapJournalSchema = z.looseObject({
+  id: z.string(),
+  from: z.nullable(z.string()),
+  to: z.string(),
+  reason: z.string(),
+  trigger: z._default(z.nullable(swapTriggerSchema), null),
+  startedAt: iso(),
+  /** The process running it; a later run takes over when it is gone. */
+  pid: z.number(),
+  step: z.enum([...SWAP_STEPS, 'done']),
+  /** Accounts already tried as a target in this swap (failed to come up). */
+  tried: z._default(z.array(z.string()), []),
+  sessions: z.array(
+    z.looseObject({
+      name: z.string(),
+      claudeSessionId: nullableStr(),
+      cwd: nullableStr(),
+      task: z._default(z.nullable(z.looseObject({ id: z.string(), path: z.string() })), null),
+      /** Where it got to: stopped, relaunched (on `to`), ready, prompted. */
+      stopped: z._default(z.boolean(), false),
+      relaunched: z._default(z.boolean(), false),
+      ready: z._default(z.boolean(), false),
+      prompted: z._default(z.boolean(), false),
+      /** Started fresh because the conversation could not be reached. */
+      fresh: z._default(z.boolean(), false),
+    }),
+  ),
+});
+
+export const pendingSwapSchema = z.looseObject({
+  /** The account to leave. */
+  account: z.string(),
+  reason: z.string(),
+  trigger: z._default(z.nullable(swapTriggerSchema), null),
+  requestedAt: iso(),
+  /** A proactive swap (usage over swapAt) waits for an idle moment; a limit does not. */
+  proactive: z._default(z.boolean(), false),
 });
 
 export const stateSchema = z.looseObject({
@@ -73,6 +120,12 @@ export const stateSchema = z.looseObject({
   sessions: z._default(z.record(z.string(), sessionStateSchema), {}),
   lastSwap: z._default(z.nullable(swapRecordSchema), null),
   swaps: z._default(z.array(swapRecordSchema), []),
+  /** The swap under way (or interrupted): the next `swap` or `quota check` finishes it. */
+  swapJournal: z._default(z.nullable(swapJournalSchema), null),
+  /** A confirmed limit (or usage over swapAt) waiting for its swap. */
+  pendingSwap: z._default(z.nullable(pendingSwapSchema), null),
+  /** Since when no account has been usable (accounts.exhausted is sent once per episode). */
+  noUsableAccountSince: nullableIso(),
   /** When periodic jobs last ran (checkpoint, janitor), by name. */
   lastRun: z._default(z.record(z.string(), iso()), {}),
   updatedAt: nullableIso(),
@@ -82,6 +135,8 @@ export type State = z.output<typeof stateSchema>;
 export type AccountState = z.output<typeof accountStateSchema>;
 export type SessionState = z.output<typeof sessionStateSchema>;
 export type SwapRecord = z.output<typeof swapRecordSchema>;
+export type SwapJournal = z.output<typeof swapJournalSchema>;
+export type PendingSwap = z.output<typeof pendingSwapSchema>;
 
 export function emptyState(): State {
   return stateSchema.parse({ version: STATE_VERSION });
