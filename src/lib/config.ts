@@ -195,6 +195,7 @@ export const rawConfigSchema = z.strictObject({
     z.strictObject({
       resumePrompt: str(DEFAULT_RESUME_PROMPT),
       historyMax: int(1, 50),
+      launchStagger: duration('150ms'),
     }),
   ),
   checkpoint: section(

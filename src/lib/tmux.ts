@@ -222,6 +222,18 @@ export class Tmux {
     }
   }
 
+  /** A variable of a session's environment (what `new-session -e` set), or null. */
+  async sessionEnv(session: string, name: string): Promise<string | null> {
+    const res = await run(
+      this.bin,
+      [...this.baseArgs(), 'show-environment', '-t', `=${session}`, name],
+      { reject: false },
+    );
+    if (res.exitCode !== 0) return null;
+    const line = res.stdout.trim();
+    return line.startsWith(`${name}=`) ? line.slice(name.length + 1) : null;
+  }
+
   /** Sends key names (`Enter`, `C-c`, `Escape`) to a pane. */
   async sendKeys(target: string, keys: readonly string[]): Promise<void> {
     await this.run(['send-keys', '-t', paneTarget(target), ...keys]);
