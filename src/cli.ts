@@ -199,8 +199,13 @@ export function buildProgram(): Command {
   const notify = program.command('notify').description('notifications');
   notify
     .command('test')
-    .description('send a test event to every configured sink')
-    .action(action(notYet('notify test')));
+    .description('send a test event to every configured sink (exit 1 if any fails)')
+    .action(
+      action(async (_args, globals, out) => {
+        const { notifyTest } = await import('./commands/notify.js');
+        return notifyTest(globals, out);
+      }),
+    );
 
   const hook = program
     .command('hook')
