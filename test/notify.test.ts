@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../src/lib/config.js';
+import { redact } from '../src/lib/redact.js';
 import { readEvents } from '../src/lib/events.js';
 import {
   DEDUP_WINDOW_MS,
@@ -444,6 +445,11 @@ describe('command sink', () => {
 });
 
 describe('notify test (CLI) and secrets', () => {
+  it('the generic redaction removes a bot token from a Telegram URL', () => {
+    const text = redact(`request to https://api.telegram.org/bot${TOKEN}/sendMessage failed`);
+    expect(text).toBe('request to https://api.telegram.org/bot[REDACTED]/sendMessage failed');
+  });
+
   it('reports each sink, exits 1 when one fails, and no token or header secret appears anywhere', async () => {
     const home = tempDir();
     const tgBad = await telegramServer(true);
