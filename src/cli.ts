@@ -204,8 +204,13 @@ export function buildProgram(): Command {
   const notify = program.command('notify').description('notifications');
   notify
     .command('test')
-    .description('send a test event to every configured sink')
-    .action(action(notYet('notify test')));
+    .description('send a test event to every configured sink (exit 1 if any fails)')
+    .action(
+      action(async (_args, globals, out) => {
+        const { notifyTest } = await import('./commands/notify.js');
+        return notifyTest(globals, out);
+      }),
+    );
 
   const hook = program
     .command('hook')
@@ -229,22 +234,58 @@ export function buildProgram(): Command {
       }),
     );
 
-  for (const name of ['cron', 'systemd'] as const) {
-    const group = program
-      .command(name)
-      .description(
-        name === 'cron'
-          ? 'crontab block that runs tick'
-          : 'systemd service and timer that run tick',
+  const cron = program.command('cron').description('crontab block that runs tick every minute');
+  const cronHelp = {
+    print: 'print the crontab block',
+    install: 'add the block to your crontab, or update it in place (idempotent)',
+    uninstall: 'remove only the block from your crontab',
+  } as const;
+  for (const verb of ['print', 'install', 'uninstall'] as const) {
+    cron
+      .command(verb)
+      .description(cronHelp[verb])
+      .action(
+        action(async (_args, globals, out) => {
+          const { cron } = await import('./commands/cron.js');
+          return cron(verb, globals, out);
+        }),
       );
-    for (const verb of ['print', 'install', 'uninstall'] as const) {
-      const sub = group
-        .command(verb)
-        .description(`${verb} the ${name === 'cron' ? 'crontab block' : 'units'}`);
-      if (name === 'systemd')
-        sub.addOption(new Option('--user', 'user units instead of system units'));
-      sub.action(action(notYet(`${name} ${verb}`)));
+  }
+
+  const systemd = program
+    .command('systemd')
+    .description('systemd service and timer that run tick (every 30s by default)');
+  const systemdHelp = {
+    print: 'print the service and timer units',
+    install: 'write the units and enable the timer (prints the systemctl commands without systemd)',
+    uninstall: 'disable the timer and remove only our units',
+  } as const;
+  for (const verb of ['print', 'install', 'uninstall'] as const) {
+    const sub = systemd
+      .command(verb)
+      .description(systemdHelp[verb])
+      .addOption(
+        new Option('--user', 'user units (~/.config/systemd/user) instead of system units'),
+      );
+    if (verb !== 'uninstall') {
+      sub.addOption(new Option('--every <duration>', 'timer period (default: 30s)'));
     }
+    if (verb !== 'print') {
+      sub.addOption(
+        new Option('--no-enable', 'only write or remove the files; do not run systemctl'),
+      );
+    }
+    sub.action(
+      action(async ([opts], globals, out) => {
+        const { systemd } = await import('./commands/systemd.js');
+        return systemd(
+          verb,
+          opts as { user?: boolean; every?: string; enable?: boolean },
+          globals,
+          out,
+        );
+      }),
+    );
   }
 
   program
