@@ -148,7 +148,12 @@ export function buildProgram(): Command {
     .option('--to <account>', 'the target account (default: picked by priority and headroom)')
     .option('--reason <text>', 'why, for the record')
     .option('--dry-run', 'print the plan and change nothing')
-    .action(action(notYet('swap')));
+    .action(
+      action(async ([opts], globals, out) => {
+        const { swap } = await import('./commands/swap.js');
+        return swap(opts as import('./commands/swap.js').SwapCommandOptions, globals, out);
+      }),
+    );
 
   program
     .command('dispatch')

@@ -15,8 +15,10 @@
  *
  * The account's condition lives in its config dir, so it follows the account as real limits
  * do: `sim/limit` (its text is the limit message every turn ends with), `sim/login` (a
- * login screen; the agent never gets ready), `sim/usage.json` (the statusline's
- * `rate_limits`) and `sim/resume-dialog` (the "Resume from summary" dialog on --resume).
+ * login screen; the agent never gets ready), `sim/auth-failed` (it starts, but every request
+ * fails with a 401 and `StopFailure` `authentication_failed`), `sim/usage.json` (the
+ * statusline's `rate_limits`) and `sim/resume-dialog` (the "Resume from summary" dialog on
+ * --resume).
  *
  * A prompt that names a task file (`... the task in /path/x.md ...`) is "carried out": the
  * file may hold `sim-work: 2s`, `sim-say: text` and `sim-tool: <command>` lines, and a
@@ -323,6 +325,20 @@ async function turn(prompt: string): Promise<void> {
   writeLine({ type: 'user', message: { role: 'user', content: prompt } });
   await fireHook('UserPromptSubmit', { prompt });
 
+  if (readSim('auth-failed') !== null) {
+    // Bad credentials show only on the first request, as with Claude Code.
+    if (await spin(100)) {
+      const msg =
+        'API Error: 401 {"type":"error","error":{"type":"authentication_error","message":"OAuth token has expired."}} · Please run /login';
+      printAbovePrompt(`  ⎿  ${msg}`);
+      await fireHook('StopFailure', {
+        error: 'authentication_failed',
+        error_details: '401 Unauthorized',
+        last_assistant_message: msg,
+      });
+    }
+    return endTurn(false);
+  }
   const limit = directive?.[1] === 'limit' ? directive[2]!.trim() : readSim('limit')?.trim();
   if (limit) {
     if (await spin(150)) await limitTurn(limit);
@@ -536,7 +552,9 @@ async function main(): Promise<void> {
     out(
       'Select login method:\n\n ❯ 1. Claude account with subscription\n   2. Anthropic Console account\n',
     );
-    await new Promise(() => undefined); // waits for the operator, like the real one
+    // Waits for the operator, like the real one (stdin keeps the process alive).
+    process.stdin.resume();
+    await new Promise(() => undefined);
   }
   await sleep(START_MS);
   if (args.resume && readSim('resume-dialog') !== null) await resumeDialog();

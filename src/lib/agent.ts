@@ -115,13 +115,29 @@ const BLOCKING_SCREENS: Array<[RegExp, string]> = [
 export type PaneScreen =
   'ready' | 'working' | 'login' | 'resume-dialog' | 'trust' | 'bypass-confirm' | 'unknown';
 
-/** Reads a pane's last lines as a state. */
+// A menu row (`❯ 1. Yes, I trust this folder`) carries the glyph but is not the input line.
+const MENU_ROW_RE = /^\s*❯\s*\d+\.\s/;
+
+/**
+ * Reads a pane's last lines as a state. A blocking screen (login, trust, the resume dialog)
+ * counts only while no input line is drawn below it: once answered, its text may linger
+ * above the prompt. "esc to interrupt" anywhere means a turn is running (the spinner sits
+ * above the input box, which Claude Code always draws).
+ */
 export function readScreen(lines: readonly string[]): PaneScreen {
-  const text = lines.join('\n');
-  for (const [re, name] of BLOCKING_SCREENS) if (re.test(text)) return name as PaneScreen;
-  if (lines.some((l) => WORKING_RE.test(l))) return 'working';
-  if (lines.some((l) => PROMPT_RE.test(l))) return 'ready';
-  return 'unknown';
+  let blocking: { idx: number; name: PaneScreen } | null = null;
+  let lastPrompt = -1;
+  let working = false;
+  lines.forEach((line, idx) => {
+    for (const [re, name] of BLOCKING_SCREENS)
+      if (re.test(line)) blocking = { idx, name: name as PaneScreen };
+    if (WORKING_RE.test(line)) working = true;
+    if (PROMPT_RE.test(line) && !MENU_ROW_RE.test(line)) lastPrompt = idx;
+  });
+  const b = blocking as { idx: number; name: PaneScreen } | null;
+  if (b && b.idx >= lastPrompt) return b.name;
+  if (working) return 'working';
+  return lastPrompt >= 0 ? 'ready' : 'unknown';
 }
 
 /** The text in the input box (after the prompt glyph), or null when no box is shown. */

@@ -173,9 +173,19 @@ export async function settleLaunch(
       dialogAnswered = true;
       const key = /(\d)\.\s*Resume full session/i.exec(r.lines.join('\n'))?.[1] ?? '2';
       await ctx.tmux.sendKeys(session.name, [key]);
-      await sleep(200);
-      const after = readScreen(await ctx.tmux.capturePane(session.name, 40));
-      if (after === 'resume-dialog') await ctx.tmux.sendKeys(session.name, ['Enter']);
+      // A digit picks the row in Claude Code's menus; if the dialog is still up after a
+      // moment, confirm with Enter. Then wait for it to go away before reading again.
+      const until = Date.now() + Math.min(timeout, 5000);
+      let enterSent = false;
+      for (;;) {
+        await sleep(150);
+        const lines = await ctx.tmux.capturePane(session.name, 40).catch(() => [] as string[]);
+        if (readScreen(lines) !== 'resume-dialog' || Date.now() > until) break;
+        if (!enterSent && Date.now() > until - Math.min(timeout, 5000) + 1000) {
+          enterSent = true;
+          await ctx.tmux.sendKeys(session.name, ['Enter']);
+        }
+      }
       continue;
     }
     return {

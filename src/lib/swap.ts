@@ -22,6 +22,7 @@ import type { SessionConfig } from './config.js';
 import type { Context } from './context.js';
 import { ImpossibleError, LockBusyError, UsageError } from './errors.js';
 import { appendEvent, type EventLevel } from './events.js';
+import { emit } from './notify/index.js';
 import { tryLock } from './lock.js';
 import { queuePaths } from './queue-files.js';
 import {
@@ -105,8 +106,9 @@ export function renderPrompt(template: string, vars: Record<string, string>): st
   return template.replace(/\{(taskPath|taskId|project|session)\}/g, (m, k: string) => vars[k] ?? m);
 }
 
+/** Records an event and notifies the sinks that want it (never throws). */
 function event(ctx: Context, name: string, fields: Record<string, unknown>, level: EventLevel) {
-  return appendEvent(ctx.config.stateDir, name, fields, { level, now: ctx.clock.now() });
+  return emit(ctx, name, fields, { level, now: ctx.clock.now() });
 }
 
 /** Sessions that run (or should run) on `account`: launched, not stopped, not degraded. */
@@ -156,22 +158,37 @@ export function ensureTranscriptReachable(
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       // Copy, never move: the original stays where it was.
       fs.copyFileSync(file, dest, fs.constants.COPYFILE_EXCL);
-      event(ctx, 'swap.transcript-copied', { claudeSessionId: id, from: file, to: dest }, 'warn');
+      appendEvent(
+        ctx.config.stateDir,
+        'swap.transcript-copied',
+        { claudeSessionId: id, from: file, to: dest },
+        { level: 'warn', now: ctx.clock.now() },
+      );
       return true;
     }
   }
   return false;
 }
 
+/**
+ * Fault injection for the recovery tests: `CLAUDE_FAILOVER_FAULT=swap:<step>` kills this
+ * process (SIGKILL, nothing cleaned up) right after the journal records `<step>`.
+ */
+function faultPoint(ctx: Context, step: string): void {
+  if (ctx.env.CLAUDE_FAILOVER_FAULT === `swap:${step}`) process.kill(process.pid, 'SIGKILL');
+}
+
 async function updateJournal(
   ctx: Context,
   fn: (j: SwapJournal, st: State) => void,
 ): Promise<SwapJournal> {
-  return ctx.state.update((st) => {
+  const j = await ctx.state.update((st) => {
     if (!st.swapJournal) throw new Error('the swap journal disappeared from the state file');
     fn(st.swapJournal, st);
     return structuredClone(st.swapJournal);
   });
+  faultPoint(ctx, j.step);
+  return j;
 }
 
 /** The task a session has in flight: its dispatch marker, else its checkpoint's task. */
@@ -209,7 +226,7 @@ export async function runSwap(ctx: Context, opts: SwapOptions = {}): Promise<Swa
     let resumed = false;
     if (state.swapJournal && state.swapJournal.step !== 'done') {
       resumed = true;
-      event(
+      await event(
         ctx,
         'swap.resumed',
         { from: state.swapJournal.from, to: state.swapJournal.to, step: state.swapJournal.step },
@@ -318,7 +335,8 @@ async function beginSwap(
     st.swapJournal = journal;
     markExhausted(ctx, st, from, opts.exhaustedUntil);
   });
-  event(
+  faultPoint(ctx, 'planned');
+  await event(
     ctx,
     'swap.started',
     {
@@ -349,7 +367,7 @@ async function noUsableAccount(
   });
   if (first) {
     const state = ctx.state.read();
-    event(
+    await event(
       ctx,
       'accounts.exhausted',
       {
@@ -460,7 +478,7 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
         }
         let resumeId = js.claudeSessionId;
         if (resumeId && !ensureTranscriptReachable(ctx, dir, js.cwd ?? s.projectPath, resumeId)) {
-          event(
+          await event(
             ctx,
             'session.resume-missing',
             {
@@ -508,39 +526,45 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
       settled = new Map(results.map((r) => [r.session, r]));
     }
 
+    // An account whose agents cannot log in: mark it, stop them, try the next account, or,
+    // with none left, put the sessions back where they came from.
+    const fallBack = async (authFailed: string[]) => {
+      const bad = j.to;
+      await event(
+        ctx,
+        'account.auth-error',
+        { account: bad, sessions: authFailed, detail: 'its agents did not log in' },
+        'error',
+      );
+      await Promise.all(
+        j.sessions.map((js) => stopAgent(ctx.tmux, js.name, ctx.config.agent.stopTimeout)),
+      );
+      const now = ctx.clock.now();
+      const state = await ctx.state.update((st) => {
+        accountState(st, bad).authErrorAt = now.toISOString();
+        return structuredClone(st);
+      });
+      const tried = [...j.tried, bad];
+      const next = pickSwapTarget(ctx.config, state, now, [j.from ?? '', ...tried]);
+      const to = next?.name ?? j.from!;
+      rolledBack = !next;
+      if (rolledBack) await noUsableAccount(ctx, j.from!, j.reason, undefined);
+      j = await updateJournal(ctx, (jj) => {
+        jj.tried = tried;
+        jj.to = to;
+        for (const js of jj.sessions) {
+          js.relaunched = false;
+          js.ready = false;
+          js.prompted = false;
+        }
+        jj.step = 'stopped';
+      });
+    };
+
     if (j.step === 'relaunched') {
       const authFailed = authFailures(ctx, j, settled);
       if (authFailed.length && !rolledBack) {
-        const bad = j.to;
-        event(
-          ctx,
-          'account.auth-error',
-          { account: bad, sessions: authFailed, detail: 'its agents did not log in' },
-          'error',
-        );
-        await Promise.all(
-          j.sessions.map((js) => stopAgent(ctx.tmux, js.name, ctx.config.agent.stopTimeout)),
-        );
-        const now = ctx.clock.now();
-        const state = await ctx.state.update((st) => {
-          accountState(st, bad).authErrorAt = now.toISOString();
-          return structuredClone(st);
-        });
-        const tried = [...j.tried, bad];
-        const next = pickSwapTarget(ctx.config, state, now, [j.from ?? '', ...tried]);
-        // No other account: put the sessions back where they came from.
-        const to = next?.name ?? j.from!;
-        rolledBack = !next;
-        if (rolledBack) await noUsableAccount(ctx, j.from!, j.reason, undefined);
-        j = await updateJournal(ctx, (jj) => {
-          jj.tried = tried;
-          jj.to = to;
-          for (const js of jj.sessions) {
-            js.relaunched = false;
-            js.ready = false;
-          }
-          jj.step = 'stopped';
-        });
+        await fallBack(authFailed);
         continue;
       }
       j = await updateJournal(ctx, (jj) => {
@@ -552,36 +576,74 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
         jj.step = 'ready';
       });
     }
+
+    // 7. Tell the sessions that had a task in flight to carry on.
+    if (j.step === 'ready') {
+      c.progress('resuming tasks');
+      const promptedAt = new Date(Date.now() - 1000).toISOString();
+      const prompted = new Set<string>();
+      await Promise.all(
+        j.sessions.map(async (js) => {
+          const s = cfgOf(js);
+          if (!s || !js.task || js.prompted || !js.ready) return;
+          const vars = {
+            taskPath: js.task.path,
+            taskId: js.task.id,
+            project: s.project,
+            session: s.name,
+          };
+          const template = js.fresh ? ctx.config.dispatch.prompt : ctx.config.swap.resumePrompt;
+          if (await deliverPrompt(ctx.tmux, s.name, renderPrompt(template, vars)))
+            prompted.add(s.name);
+          else
+            await event(ctx, 'swap.prompt-failed', { session: s.name, task: js.task.id }, 'warn');
+        }),
+      );
+      j = await updateJournal(ctx, (jj) => {
+        for (const js of jj.sessions) if (prompted.has(js.name)) js.prompted = true;
+        jj.step = 'prompted';
+      });
+      // Bad credentials only show on the first request: give the prompted agents a moment
+      // to fail with authentication_failed before calling the swap done.
+      if (prompted.size && !rolledBack) {
+        const failed = await waitForAuthFailure(ctx, [...prompted], j.to, promptedAt);
+        if (failed.length) {
+          await fallBack(failed);
+          continue;
+        }
+      }
+    }
     break;
   }
 
-  // 7. Tell the sessions that had a task in flight to carry on.
-  if (j.step === 'ready') {
-    c.progress('resuming tasks');
-    const prompted = new Set<string>();
-    await Promise.all(
-      j.sessions.map(async (js) => {
-        const s = cfgOf(js);
-        if (!s || !js.task || js.prompted || !js.ready) return;
-        const vars = {
-          taskPath: js.task.path,
-          taskId: js.task.id,
-          project: s.project,
-          session: s.name,
-        };
-        const template = js.fresh ? ctx.config.dispatch.prompt : ctx.config.swap.resumePrompt;
-        if (await deliverPrompt(ctx.tmux, s.name, renderPrompt(template, vars)))
-          prompted.add(s.name);
-        else event(ctx, 'swap.prompt-failed', { session: s.name, task: js.task.id }, 'warn');
-      }),
-    );
-    j = await updateJournal(ctx, (jj) => {
-      for (const js of jj.sessions) if (prompted.has(js.name)) js.prompted = true;
-      jj.step = 'prompted';
-    });
-  }
-
   return finish(ctx, j, { resumed: c.resumed, rolledBack, t0, settled });
+}
+
+/** How long prompted agents are given to fail their first request with bad credentials. */
+export const AUTH_PROBE_MS = 3000;
+
+async function waitForAuthFailure(
+  ctx: Context,
+  sessions: string[],
+  account: string,
+  since: string,
+): Promise<string[]> {
+  const until = Date.now() + AUTH_PROBE_MS;
+  for (;;) {
+    const failed: string[] = [];
+    let settledAll = true;
+    for (const name of sessions) {
+      const sigs = readSignals(ctx.config.stateDir, name, since).filter(
+        (sig) => sig.account === account,
+      );
+      if (sigs.some((sig) => sig.error === 'authentication_failed')) failed.push(name);
+      // A Stop or a non-auth StopFailure means the first request got an answer.
+      else if (!sigs.some((sig) => sig.event === 'Stop' || sig.event === 'StopFailure'))
+        settledAll = false;
+    }
+    if (failed.length || settledAll || Date.now() > until) return failed;
+    await sleep(200);
+  }
 }
 
 /** Sessions whose agent did not log in: a login screen, or `authentication_failed`. */
@@ -646,7 +708,7 @@ async function finish(
     task: js.task?.id ?? null,
     prompted: js.prompted,
   }));
-  event(
+  await event(
     ctx,
     f.rolledBack ? 'swap.failed' : 'swap.completed',
     {

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import { readAgentStatus } from './agent-status.js';
 import type { Context } from './context.js';
-import { appendEvent } from './events.js';
+import { swapInProgress } from './accounts.js';
+import { emit } from './notify/index.js';
 import {
   activeAccount,
   inheritedEnvNames,
@@ -44,8 +45,17 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
     name: string,
     fields: Record<string, unknown>,
     level: 'info' | 'warn' | 'error' = 'info',
-  ) => appendEvent(config.stateDir, name, fields, { level, now });
+  ) => emit(ctx, name, fields, { level, now });
 
+  // A swap stops and relaunches sessions on purpose: restarting them under its feet would
+  // undo it. (A swap killed mid-way is carried forward by the next swap or quota check.)
+  if (swapInProgress(state)) {
+    return config.sessions.map((s) => ({
+      session: s.name,
+      action: 'skipped' as const,
+      detail: 'swap in progress',
+    }));
+  }
   for (const s of config.sessions) {
     const st = state.sessions[s.name];
     if (!st?.launchedAt) continue; // never started: not watch's business
@@ -75,7 +85,7 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
         if (lastMove && now.getTime() - lastMove > config.watch.stuckAfter) {
           if (!stuckReported || Date.parse(stuckReported) < lastMove) {
             stuckNow.push(s.name);
-            event(
+            await event(
               'session.stuck',
               { session: s.name, since: new Date(lastMove).toISOString(), task: hook.task },
               'warn',
@@ -175,14 +185,14 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
       action: r.fresh ? 'restarted-fresh' : 'restarted',
       detail: r.screen === 'ready' ? r.reason : `${r.reason}; agent not ready: ${r.screen}`,
     });
-    event(
+    await event(
       'session.restarted',
       { session: r.name, account, resume: r.resumeId, fresh: r.fresh, reason: r.reason },
       'warn',
     );
   }
   for (const name of degraded) {
-    event(
+    await event(
       'session.degraded',
       { session: name, maxRestarts: config.watch.maxRestarts, window: config.watch.restartWindow },
       'error',

@@ -59,6 +59,10 @@ export interface SimOptions {
   extra?: string;
   agentArgs?: string[];
   agentEnv?: Record<string, string>;
+  /** Account names, by priority (default: primary, backup). */
+  accounts?: string[];
+  /** agent.stopTimeout (default 4s). */
+  stopTimeout?: string;
 }
 
 /** Builds the sandbox; run `setup` yourself if the test needs hooks (most do). */
@@ -76,17 +80,18 @@ agent:
   args: ${JSON.stringify(opts.agentArgs ?? ['--dangerously-skip-permissions'])}
   env: ${JSON.stringify(agentEnv)}
   readyTimeout: 10s
-  stopTimeout: 4s
+  stopTimeout: ${opts.stopTimeout ?? '4s'}
   launchStagger: 100ms
 tmux: { socket: ${socket} }
 accounts:
-  - { name: primary, configDir: ${home}/accounts/primary, priority: 1 }
-  - { name: backup, configDir: ${home}/accounts/backup, priority: 2 }
+${(opts.accounts ?? ['primary', 'backup'])
+  .map((a, i) => `  - { name: ${a}, configDir: ${home}/accounts/${a}, priority: ${i + 1} }`)
+  .join('\n')}
 projects:
   - { name: api, path: ${project} }
 sessions:
   - { name: '${opts.sessions ?? 'ccl-{0..1}'}', project: api }
-lock: { waitFor: 5s, staleAfter: 3s }
+lock: { waitFor: 5s, staleAfter: 2s }
 ${opts.extra ?? ''}`;
   const configFile = path.join(home, 'config.yaml');
   fs.writeFileSync(configFile, yaml);

@@ -1,0 +1,306 @@
+/** `swap` on real tmux with the simulated agent: the failover itself and its recovery. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deliverPrompt } from '../src/lib/agent.js';
+import { readAgentStatus } from '../src/lib/agent-status.js';
+import { readEvents } from '../src/lib/events.js';
+import { processArgs, processEnv, simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
+
+type Json = Record<string, unknown>;
+
+async function pool(sb: SimSandbox, names: string[]): Promise<Record<string, string>> {
+  expect((await sb.cli(['setup'])).exitCode).toBe(0);
+  const start = await sb.cli(['session', 'start']);
+  expect(start.exitCode, start.stderr).toBe(0);
+  const ids: Record<string, string> = {};
+  for (const n of names) {
+    // Say something, so there is a transcript to resume.
+    expect(await deliverPrompt(sb.tmux, n, `/sim say hello from ${n}`)).toBe(true);
+    await sb.waitForPane(n, new RegExp(`● hello from ${n}`));
+    ids[n] = readAgentStatus(sb.project).sessions[n]!.claudeSessionId!;
+  }
+  return ids;
+}
+
+async function agentPid(sb: SimSandbox, name: string): Promise<number> {
+  return waitFor(async () => {
+    const pane = (await sb.tmux.sessions()).get(name);
+    return pane && !pane.dead && pane.pid;
+  }, `a live agent in ${name}`);
+}
+
+function state(sb: SimSandbox): Json {
+  return JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8')) as Json;
+}
+
+async function expectOn(sb: SimSandbox, name: string, account: string, id?: string) {
+  const pid = await agentPid(sb, name);
+  expect(processEnv(pid).CLAUDE_CONFIG_DIR).toBe(sb.accountDir(account));
+  expect(processEnv(pid).CLAUDE_FAILOVER_ACCOUNT).toBe(account);
+  if (id) expect(processArgs(pid).slice(-2)).toEqual(['--resume', id]);
+  expect(processArgs(pid)).toContain('--dangerously-skip-permissions');
+}
+
+describe('swap', () => {
+  it('moves every session to the backup, each resuming its own conversation', async () => {
+    const names = ['ccl-0', 'ccl-1', 'ccl-2'];
+    const sb = simSandbox({ sessions: 'ccl-{0..2}' });
+    const ids = await pool(sb, names);
+    const before = Object.fromEntries(
+      names.map((n) => [n, readAgentStatus(sb.project).sessions[n]!.transcriptPath as string]),
+    );
+
+    const r = await sb.cli(['swap', '--reason', 'test', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ outcome: 'completed', from: 'primary', to: 'backup' });
+    expect(out.sessions.map((s: Json) => [s.name, s.ready, s.fresh])).toEqual(
+      names.map((n) => [n, true, false]),
+    );
+    for (const n of names) await expectOn(sb, n, 'backup', ids[n]);
+
+    // The conversation goes on in the same transcript file.
+    expect(await deliverPrompt(sb.tmux, 'ccl-1', '/sim say after the swap')).toBe(true);
+    await sb.waitForPane('ccl-1', /● after the swap/);
+    const lines = fs.readFileSync(before['ccl-1']!, 'utf8').trim().split('\n');
+    expect(lines.some((l) => l.includes('hello from ccl-1'))).toBe(true);
+    expect(lines.at(-1)).toContain('after the swap');
+
+    const st = state(sb);
+    expect(st.activeAccount).toBe('backup');
+    expect(st.swapJournal).toBeNull();
+    expect(st.lastSwap).toMatchObject({
+      from: 'primary',
+      to: 'backup',
+      reason: 'test',
+      outcome: 'completed',
+      sessions: names,
+    });
+    expect((st.lastSwap as Json).durationMs).toBeGreaterThan(0);
+    expect(st.swaps).toHaveLength(1);
+    expect(Date.parse(st.cooldownUntil as string)).toBeGreaterThan(Date.now());
+    // A manual swap does not mark the source exhausted.
+    expect((st.accounts as Json).primary ?? {}).not.toHaveProperty(
+      'exhaustedUntil',
+      expect.any(String),
+    );
+    const events = readEvents(sb.stateDir).map((e) => e.event);
+    expect(events).toEqual(expect.arrayContaining(['swap.started', 'swap.completed']));
+  });
+
+  it('two swaps started together: one swap and one clean "swap in progress" exit 75', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
+    await pool(sb, ['ccl-0', 'ccl-1']);
+    const [a, b] = await Promise.all([sb.cli(['swap']), sb.cli(['swap'])]);
+    expect([a.exitCode, b.exitCode].sort()).toEqual([0, 75]);
+    const busy = a.exitCode === 75 ? a : b;
+    expect(busy.stderr).toContain('swap in progress');
+    expect(state(sb).swaps).toHaveLength(1);
+    await expectOn(sb, 'ccl-0', 'backup');
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    const ids = await pool(sb, ['ccl-0']);
+    const stBefore = fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8');
+    const pid = await agentPid(sb, 'ccl-0');
+    const r = await sb.cli(['swap', '--dry-run', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      outcome: 'dry-run',
+      from: 'primary',
+      to: 'backup',
+      sessions: [{ name: 'ccl-0', claudeSessionId: ids['ccl-0'] }],
+    });
+    expect(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8')).toBe(stBefore);
+    expect(await agentPid(sb, 'ccl-0')).toBe(pid);
+  });
+
+  it('with no usable account: exit 3, accounts.exhausted once, sessions left running', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', extra: 'notify: { events: [accounts.exhausted] }' });
+    await pool(sb, ['ccl-0']);
+    const pid = await agentPid(sb, 'ccl-0');
+    // The backup is disabled by hand in the state: exhausted for another hour.
+    await (
+      await sb.ctx()
+    ).state.update((st) => {
+      st.accounts.backup = {
+        exhaustedUntil: new Date(Date.now() + 3_600_000).toISOString(),
+        exhaustedReason: null,
+        authErrorAt: null,
+        usage: null,
+      };
+    });
+    for (let i = 0; i < 3; i++) {
+      const r = await sb.cli(['swap']);
+      expect(r.exitCode).toBe(3);
+      expect(r.stderr).toContain('no account can take the sessions');
+    }
+    expect(readEvents(sb.stateDir).filter((e) => e.event === 'accounts.exhausted')).toHaveLength(1);
+    expect(await agentPid(sb, 'ccl-0')).toBe(pid);
+    expect(state(sb).activeAccount).toBe('primary');
+  });
+
+  it('marks a target that shows a login screen auth-error and tries the next account', async () => {
+    const sb = simSandbox({
+      sessions: 'ccl-{0..1}',
+      accounts: ['primary', 'backup', 'spare'],
+      stopTimeout: '1s',
+    });
+    const ids = await pool(sb, ['ccl-0', 'ccl-1']);
+    fs.mkdirSync(path.join(sb.accountDir('backup'), 'sim'), { recursive: true });
+    fs.writeFileSync(path.join(sb.accountDir('backup'), 'sim', 'login'), '');
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      outcome: 'completed',
+      to: 'spare',
+      tried: ['backup'],
+    });
+    for (const n of ['ccl-0', 'ccl-1']) await expectOn(sb, n, 'spare', ids[n]);
+    const st = state(sb) as { accounts: Record<string, Json> };
+    expect(st.accounts.backup!.authErrorAt).toEqual(expect.any(String));
+    expect(readEvents(sb.stateDir)).toContainEqual(
+      expect.objectContaining({ event: 'account.auth-error', account: 'backup' }),
+    );
+    const status = JSON.parse((await sb.cli(['status', '--json'])).stdout);
+    expect(status.accounts.find((a: Json) => a.name === 'backup').status).toBe('auth-error');
+  });
+
+  it('tries the next account when the target fails its first request (authentication_failed)', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', accounts: ['primary', 'backup', 'spare'] });
+    const ids = await pool(sb, ['ccl-0']);
+    const inbox = path.join(sb.project, '.agent-queue', 'inbox');
+    fs.mkdirSync(inbox, { recursive: true });
+    fs.writeFileSync(path.join(inbox, 'T-9.md'), 'sim-say: carried on\n');
+    fs.writeFileSync(
+      path.join(inbox, 'T-9.md.dispatched'),
+      JSON.stringify({
+        session: 'ccl-0',
+        account: 'primary',
+        dispatchedAt: new Date().toISOString(),
+        attempt: 1,
+      }),
+    );
+    fs.mkdirSync(path.join(sb.accountDir('backup'), 'sim'), { recursive: true });
+    fs.writeFileSync(path.join(sb.accountDir('backup'), 'sim', 'auth-failed'), '');
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ to: 'spare', tried: ['backup'] });
+    await expectOn(sb, 'ccl-0', 'spare', ids['ccl-0']);
+    await sb.waitForPane('ccl-0', /● carried on/);
+  });
+
+  it('puts the sessions back on the source when no target logs in (exit 3)', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', stopTimeout: '1s' });
+    const ids = await pool(sb, ['ccl-0']);
+    fs.mkdirSync(path.join(sb.accountDir('backup'), 'sim'), { recursive: true });
+    fs.writeFileSync(path.join(sb.accountDir('backup'), 'sim', 'login'), '');
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'rolled-back', to: 'primary' });
+    await expectOn(sb, 'ccl-0', 'primary', ids['ccl-0']);
+    expect(state(sb)).toMatchObject({ activeAccount: 'primary', swapJournal: null });
+  });
+
+  it('re-prompts the task in flight, chooses the full resume in the summary dialog', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    const ids = await pool(sb, ['ccl-0']);
+    // A task dispatched to ccl-0: its marker names the session.
+    const inbox = path.join(sb.project, '.agent-queue', 'inbox');
+    fs.mkdirSync(inbox, { recursive: true });
+    fs.writeFileSync(path.join(inbox, 'T-1.md'), 'sim-say: resumed the task\n');
+    fs.writeFileSync(
+      path.join(inbox, 'T-1.md.dispatched'),
+      JSON.stringify({
+        session: 'ccl-0',
+        account: 'primary',
+        dispatchedAt: new Date().toISOString(),
+        attempt: 1,
+      }),
+    );
+    // The backup shows Claude Code's "Resume from summary" dialog on a resume.
+    fs.mkdirSync(path.join(sb.accountDir('backup'), 'sim'), { recursive: true });
+    fs.writeFileSync(path.join(sb.accountDir('backup'), 'sim', 'resume-dialog'), '');
+
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).sessions[0]).toMatchObject({
+      ready: true,
+      task: 'T-1',
+      prompted: true,
+    });
+    await sb.waitForPane('ccl-0', /Resuming the full session/);
+    await sb.waitForPane('ccl-0', /● resumed the task/);
+    await expectOn(sb, 'ccl-0', 'backup', ids['ccl-0']);
+    expect(await sb.pane('ccl-0')).toContain('You were moved to another account');
+  });
+
+  it('copies a transcript the target cannot reach; starts fresh with the task when it is gone', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
+    const ids = await pool(sb, ['ccl-0', 'ccl-1']);
+    // The backup lost its link to the shared tree: it has a projects/ dir of its own.
+    const link = path.join(sb.accountDir('backup'), 'projects');
+    fs.rmSync(link);
+    fs.mkdirSync(link);
+    // ccl-1's transcript is gone everywhere (moved away by an operator).
+    const t1 = readAgentStatus(sb.project).sessions['ccl-1']!.transcriptPath as string;
+    fs.renameSync(t1, path.join(sb.home, 'moved-away.jsonl'));
+    const inbox = path.join(sb.project, '.agent-queue', 'inbox');
+    fs.mkdirSync(inbox, { recursive: true });
+    fs.writeFileSync(path.join(inbox, 'T-2.md'), 'sim-say: started the task again\n');
+    fs.writeFileSync(
+      path.join(inbox, 'T-2.md.dispatched'),
+      JSON.stringify({
+        session: 'ccl-1',
+        account: 'primary',
+        dispatchedAt: new Date().toISOString(),
+        attempt: 1,
+      }),
+    );
+
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.sessions.map((s: Json) => [s.name, s.fresh, s.ready])).toEqual([
+      ['ccl-0', false, true],
+      ['ccl-1', true, true],
+    ]);
+    // setup's relink merged the stray projects/ dir back: ccl-0 resumes either way.
+    await expectOn(sb, 'ccl-0', 'backup', ids['ccl-0']);
+    expect(processArgs(await agentPid(sb, 'ccl-1'))).not.toContain('--resume');
+    // The fresh session got its task with the dispatch prompt.
+    await sb.waitForPane('ccl-1', /● started the task again/);
+    expect(await sb.pane('ccl-1')).toContain('Read the task in');
+  });
+});
+
+describe('swap recovery', () => {
+  const steps = ['planned', 'checkpointed', 'stopped', 'relinked', 'relaunched', 'ready'];
+  it.each(steps)('a swap killed right after "%s" is finished by the next run', async (step) => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
+    const ids = await pool(sb, ['ccl-0', 'ccl-1']);
+    const killed = await sb.cli(['swap'], { env: { CLAUDE_FAILOVER_FAULT: `swap:${step}` } });
+    expect(killed.exitCode).not.toBe(0);
+    expect((state(sb).swapJournal as Json).step).toBe(step);
+    // While the journal is open, watch keeps its hands off.
+    const w = JSON.parse((await sb.cli(['watch', '--json'])).stdout);
+    expect(w.actions.every((a: Json) => a.action === 'skipped')).toBe(true);
+
+    // The killed run's swap lock goes stale after lock.staleAfter; until then: busy (75).
+    const next = await waitFor(async () => {
+      const r = await sb.cli(['swap', '--json']);
+      return r.exitCode !== 75 && r;
+    }, 'the stale swap lock to be taken over');
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(JSON.parse(next.stdout)).toMatchObject({
+      outcome: 'completed',
+      resumed: true,
+      to: 'backup',
+    });
+    for (const n of ['ccl-0', 'ccl-1']) await expectOn(sb, n, 'backup', ids[n]);
+    expect(state(sb)).toMatchObject({ swapJournal: null, activeAccount: 'backup' });
+    expect(state(sb).swaps).toHaveLength(1);
+  });
+});
