@@ -27,6 +27,30 @@ function lstatOrNull(p: string): fs.Stats | null {
   }
 }
 
+/**
+ * Whether something runs `tick`: our crontab block, or our systemd timer. Without either,
+ * nothing fails over while nobody watches.
+ */
+async function schedulerCheck(ctx: Context): Promise<[string, CheckLevel, string]> {
+  const { findCronBlocks, readCrontab, CRONTAB_USER_ENV } = await import('./cron.js');
+  const { unitDir, TIMER_FILE } = await import('./systemd.js');
+  for (const user of [true, false]) {
+    const timer = path.join(unitDir(user, ctx.env), TIMER_FILE);
+    if (fs.existsSync(timer)) return ['scheduler', 'ok', `systemd timer ${timer}`];
+  }
+  try {
+    const tab = await readCrontab({ user: ctx.env[CRONTAB_USER_ENV] || undefined });
+    if (findCronBlocks(tab.text).length) return ['scheduler', 'ok', 'crontab block installed'];
+  } catch (err) {
+    return ['scheduler', 'warn', `cannot read the crontab: ${(err as Error).message}`];
+  }
+  return [
+    'scheduler',
+    'warn',
+    "nothing runs 'tick': run 'claude-failover cron install' or 'claude-failover systemd install'",
+  ];
+}
+
 /** Runs every check; with `repair`, fixes what is safe first and reports what it did. */
 export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): Promise<Check[]> {
   const { config } = ctx;
@@ -162,6 +186,17 @@ export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): 
     add('state', 'ok', `${ctx.state.paths.file} (not created yet)`);
   } else {
     add('state', 'ok', ctx.state.paths.file);
+  }
+
+  add(...(await schedulerCheck(ctx)));
+
+  const journal = health.status === 'ok' ? health.state.swapJournal : null;
+  if (journal && journal.step !== 'done') {
+    add(
+      'swap',
+      'warn',
+      `a swap ${journal.from} -> ${journal.to} stopped at step '${journal.step}'; the next 'swap' or 'quota check' finishes it`,
+    );
   }
 
   try {

@@ -2,7 +2,9 @@
 import { readAgentStatus, type AgentStatus } from './agent-status.js';
 import { defaultActiveAccount } from './config.js';
 import type { Context } from './context.js';
-import { countQueue, type QueueCounts } from './queue-files.js';
+import { accountCondition, accountUsage } from './accounts.js';
+import { countQueue, listDispatchMarkers, type QueueCounts } from './queue-files.js';
+import type { AccountUsage } from './signals.js';
 import type { AccountState, SessionState, State, SwapRecord } from './state-schema.js';
 import type { PaneInfo } from './tmux.js';
 
@@ -18,7 +20,11 @@ export interface StatusReport {
     priority: number;
     status: AccountStatus;
     exhaustedUntil: string | null;
-    usage: AccountState['usage'];
+    usage: AccountUsage | AccountState['usage'];
+    /** The highest live usage of the 5 h and 7 d windows, in percent. */
+    usedPercent: number | null;
+    /** Over quota.drainAt: no new tasks go to it. */
+    draining: boolean;
   }>;
   sessions: Array<{
     name: string;
@@ -91,16 +97,33 @@ export async function buildStatus(ctx: Context): Promise<StatusReport> {
 
   const accounts = config.accounts.map((a) => {
     const st = state.accounts[a.name];
+    const cond = accountCondition(config, state, a.name, now);
     return {
       name: a.name,
       priority: a.priority,
       status: accountStatus(a, st, now),
       exhaustedUntil: st?.exhaustedUntil ?? null,
-      usage: st?.usage ?? null,
+      usage: accountUsage(config.stateDir, state, a.name),
+      usedPercent: cond.usedPercent,
+      draining: cond.draining,
     };
   });
+  const journal = state.swapJournal;
+  if (journal && journal.step !== 'done')
+    warnings.push(
+      `swap ${journal.from} -> ${journal.to} in progress (step ${journal.step}, started ${journal.startedAt})`,
+    );
+  if (state.pendingSwap)
+    warnings.push(
+      `swap requested off ${state.pendingSwap.account}: ${state.pendingSwap.reason}${state.pendingSwap.proactive ? ' (waits for idle sessions)' : ''}`,
+    );
   if (accounts.every((a) => a.status !== 'available')) warnings.push('no account is available');
 
+  // A dispatched task is known from its marker even without hooks.
+  const taskBySession = new Map<string, string>();
+  for (const p of config.projects)
+    for (const m of listDispatchMarkers(p.path, (msg) => warnings.push(msg)))
+      taskBySession.set(m.session, m.taskId);
   const sessions = config.sessions.map((s) => {
     const st = state.sessions[s.name];
     const hook = hooks.get(s.project)?.sessions[s.name];
@@ -109,7 +132,7 @@ export async function buildStatus(ctx: Context): Promise<StatusReport> {
       project: s.project,
       account: st?.account ?? null,
       state: sessionRunState(st, panes.get(s.name), hook, now, config.agent.readyTimeout),
-      task: hook?.task ?? null,
+      task: taskBySession.get(s.name) ?? hook?.task ?? null,
       claudeSessionId: st?.claudeSessionId ?? hook?.claudeSessionId ?? null,
       restarts: st?.restarts.length ?? 0,
       lastSeenAt: st?.lastSeenAt ?? null,
