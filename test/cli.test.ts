@@ -201,8 +201,18 @@ describe('status', () => {
         status: 'exhausted',
         exhaustedUntil: expect.any(String),
         usage: null,
+        usedPercent: null,
+        draining: false,
       },
-      { name: 'backup', priority: 2, status: 'available', exhaustedUntil: null, usage: null },
+      {
+        name: 'backup',
+        priority: 2,
+        status: 'available',
+        exhaustedUntil: null,
+        usage: null,
+        usedPercent: null,
+        draining: false,
+      },
     ]);
     expect(r.sessions).toEqual([
       {
