@@ -415,6 +415,31 @@ describe('unseen limit messages, per generation', () => {
         kind: 'rate-limit',
       },
       {
+        // a gateway's quota text after the 429, with a full date and seconds
+        text: 'API Error: Request rejected (429) · [1310][Weekly/Monthly Limit Exhausted.\n     Your limit will reset at 2026-08-30 05:22:45]',
+        now: '2026-08-29T12:00:00Z',
+        verdict: 'limit',
+        kind: 'rate-limit',
+        resetsAt: '2026-08-30T05:22:45.000Z',
+      },
+      {
+        text: 'API Error: Request rejected (429) · Token Plan usage limit reached: Upgrade your Token Plan (2056)',
+        now: '2026-08-29T12:00:00Z',
+        verdict: 'limit',
+      },
+      {
+        text: 'API Error: Request rejected (429) · consumer queue full',
+        now: '2026-08-29T12:00:00Z',
+        verdict: 'transient',
+      },
+      {
+        text: 'API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}',
+        now: '2026-08-29T12:00:00Z',
+        verdict: 'limit',
+        kind: 'spend',
+        pattern: 'limit.credit-balance',
+      },
+      {
         text: 'API Error: Request rejected (429) · this may be a temporary capacity issue. If it persists, check https://status.claude.com.',
         now: '2026-08-01T10:00:00Z',
         verdict: 'transient',
@@ -596,6 +621,26 @@ describe('text that only mentions limits is none', () => {
     {
       text: '    const msg = "Claude AI usage limit reached|1749924000";',
       now: '2025-06-14T15:00:00Z',
+      verdict: 'none',
+    },
+    {
+      text: '    "You\'ve hit your limit · resets 5pm (Europe/Berlin)",',
+      now: '2026-03-01T15:00:00Z',
+      verdict: 'none',
+    },
+    {
+      text: "  expect(classify('You\\'ve hit your session limit · resets 5pm'));",
+      now: '2026-03-01T15:00:00Z',
+      verdict: 'none',
+    },
+    {
+      text: 'Coupon usage limit reached\nFair usage limit reached for key-1: cooling down',
+      now: '2026-03-01T10:00:00Z',
+      verdict: 'none',
+    },
+    {
+      text: "You've hit your work limit — time to wind down",
+      now: '2026-03-01T10:00:00Z',
       verdict: 'none',
     },
     {

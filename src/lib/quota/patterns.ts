@@ -188,10 +188,12 @@ const LIMITS: Pattern[] = [
   },
   {
     // "API Error: Request rejected (429) · This request would exceed your organization's rate
-    // limit of 10,000 input tokens per minute" / "... exceeded your per-minute rate limit"
+    // limit of 10,000 input tokens per minute" / "... exceeded your per-minute rate limit";
+    // gateways put their quota text there too ("· Token Plan usage limit reached"). Without
+    // such words (capacity, queue full) it stays transient.
     name: 'limit.api-rate-limit',
     re: apiError(
-      String.raw`Request\s+rejected\s*\(429\)(?!.*temporary\s+capacity)(?=.*(?:\brate\s+limit|\bexceed(?:s|ed)?\s+(?:your|the)\b))`,
+      String.raw`Request\s+rejected\s*\(429\)(?!.*temporary\s+capacity)(?=.*(?:\b(?:rate|usage|weekly|monthly|daily|plan)\s+limit\b|\blimits?\s+(?:reached|exhausted|exceeded)\b|\bquota\b|\bexceed(?:s|ed)?\s+(?:your|the)\b))`,
     ),
     kind: 'rate-limit',
   },
@@ -332,6 +334,8 @@ function decide(p: Pattern, m: RegExpExecArray, line: string): PatternHit | null
   return { aux: p.aux, ...base, index: m.index, resetFrom: m.index + m[0].length };
 }
 
+const CODE_END = /["'`]\s*[,;)\]}]+\s*$/;
+
 /** Sticky patterns are tried at each message start, leftmost first; others anywhere. */
 function hit(p: Pattern, line: string, starts: number[]): PatternHit | null {
   if (!p.re.sticky) {
@@ -343,6 +347,8 @@ function hit(p: Pattern, line: string, starts: number[]): PatternHit | null {
     p.re.lastIndex = at;
     const m = p.re.exec(line);
     if (!m) continue;
+    // A quoted message on a line that ends like code ("...",  '...');) is a string literal.
+    if (/^["'`]/.test(m[0]) && CODE_END.test(line)) continue;
     const h = decide(p, m, line);
     if (h) return h;
   }

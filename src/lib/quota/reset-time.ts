@@ -33,6 +33,7 @@ export type ResetSpec =
       dayOffset: number | null;
       hour: number;
       minute: number;
+      second: number;
       /** true when the text gave a time of day */
       hasTime: boolean;
       zone: string | null;
@@ -88,8 +89,8 @@ const RE = {
   dayMonth: new RegExp(`(\\d{1,2})(?:st|nd|rd|th)?\\s+${MONTH}\\b\\.?(?:,?\\s+(\\d{4})\\b)?`, 'iy'),
   isoDate: /(\d{4})-(\d{2})-(\d{2})(?=\b|T)/y,
   sep: /\s*(?:,|T)?\s*(?:at\s+)?/iy,
-  clock12: /(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s?m\b\.?/iy,
-  clock24: /(\d{1,2}):(\d{2})(?::\d{2})?\b(?!\s*[ap]\.?\s?m\b)/iy,
+  clock12: /(\d{1,2})(?::(\d{2})(?::(\d{2}))?)?\s*([ap])\.?\s?m\b\.?/iy,
+  clock24: /(\d{1,2}):(\d{2})(?::(\d{2}))?\b(?!\s*[ap]\.?\s?m\b)/iy,
   noon: /(noon|midnight)\b/iy,
   zoneParen: /\s*\(([^()]{1,64})\)/y,
   zoneBare: /\s+((?:UTC|GMT)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|[A-Za-z]+\/[A-Za-z0-9_+\-/]+)\b/y,
@@ -171,6 +172,7 @@ function parseWhen(s: string, start: number): { spec: ResetSpec; end: number } |
 
   let hour = 0;
   let minute = 0;
+  let second = 0;
   let hasTime = false;
   let end = dayEnd;
   const c12 = at(RE.clock12, s, pos);
@@ -179,13 +181,15 @@ function parseWhen(s: string, start: number): { spec: ResetSpec; end: number } |
   if (c12) {
     const h = Number(c12[1]);
     minute = c12[2] ? Number(c12[2]) : 0;
-    if (h < 1 || h > 12 || minute > 59) return null;
-    hour = (h % 12) + (c12[3]!.toLowerCase() === 'p' ? 12 : 0);
+    if (h < 1 || h > 12 || minute > 59 || (c12[3] && Number(c12[3]) > 59)) return null;
+    second = c12[3] ? Number(c12[3]) : 0;
+    hour = (h % 12) + (c12[4]!.toLowerCase() === 'p' ? 12 : 0);
     hasTime = true;
     end = pos + c12[0].replace(/\.$/, '').length;
   } else if (c24) {
     hour = Number(c24[1]);
     minute = Number(c24[2]);
+    second = c24[3] ? Number(c24[3]) : 0;
     if (hour > 23 || minute > 59) return null;
     hasTime = true;
     end = pos + c24[0].length;
@@ -208,7 +212,19 @@ function parseWhen(s: string, start: number): { spec: ResetSpec; end: number } |
     end += zb[0].length;
   }
   return {
-    spec: { type: 'wall', year, month, day, weekday, dayOffset, hour, minute, hasTime, zone },
+    spec: {
+      type: 'wall',
+      year,
+      month,
+      day,
+      weekday,
+      dayOffset,
+      hour,
+      minute,
+      second: second > 59 ? 59 : second,
+      hasTime,
+      zone,
+    },
     end,
   };
 }
@@ -376,6 +392,6 @@ export function resolveReset(
     return { at: null, stale: false, zone, notes };
   }
   if (pick.note) notes.push(pick.note);
-  const ms = pick.dt.toMillis();
+  const ms = pick.dt.toMillis() + spec.second * 1000;
   return { at: new Date(ms), stale: ms <= nowMs, zone, notes };
 }
