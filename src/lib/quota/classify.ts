@@ -7,7 +7,8 @@
  *      overloaded, timeouts, connection errors, retry rows, "not your usage limit");
  *   3. your `limit` patterns;
  *   4. built-in limit patterns (not on a physical line that is a /usage panel, a context
- *      warning, a GitHub rate limit or a usage monitor);
+ *      warning, a GitHub rate limit or a usage monitor); the 2025 notice "Opus limit
+ *      reached, now using Sonnet" is a warning, not a limit;
  *   5. your `warning` patterns, then built-in warnings (same guard);
  *   6. `auth.login-required` (verdict none), then weak transient evidence (other API errors);
  *   7. none.
@@ -91,6 +92,13 @@ export interface ClassifierOptions {
   timezone?: string | null;
   /** `quota.patterns` from the config: regex sources, matched case-insensitively. */
   patterns?: Partial<UserPatterns> | null;
+}
+
+interface Found {
+  verdict: Exclude<Verdict, 'stale'>;
+  hit: PatternHit;
+  /** For your own patterns: the reset may be anywhere on the line. */
+  resetAnywhere?: boolean;
 }
 
 interface CompiledUser {
@@ -194,118 +202,63 @@ export class QuotaClassifier {
   }
 
   private classifyLogical(line: LogicalLine, now: Date): LineVerdict | null {
+    const found = this.match(line);
+    return found ? this.finish(line, now, found) : null;
+  }
+
+  /** The first rule that matches the line (order in the module comment). */
+  private match(line: LogicalLine): Found | null {
     const text = line.text;
-    const ignored = userHit(this.user.ignore, text);
-    if (ignored) {
-      return this.result(
-        line,
-        now,
-        'none',
-        null,
-        `user:${ignored.source}`,
-        ignored.index,
-        ignored.end,
-        null,
-      );
-    }
+    const user = (list: CompiledUser[], kind: KindHint): PatternHit | null => {
+      const u = userHit(list, text);
+      return u ? { name: `user:${u.source}`, kind, index: u.index, resetFrom: u.end } : null;
+    };
+    // Built-in limit and warning patterns do not fire on a guarded physical line.
+    const unguarded = (h: PatternHit | null) =>
+      h && !builtin.guard(segmentAt(line, h.index).text) ? h : null;
 
-    const userTransient = userHit(this.user.transient, text);
-    if (userTransient) {
-      return this.result(
-        line,
-        now,
-        'transient',
-        null,
-        `user:${userTransient.source}`,
-        userTransient.index,
-        userTransient.end,
-        null,
-      );
-    }
-    const strong = builtin.transientStrong(text);
-    if (strong) return this.fromHit(line, now, 'transient', strong, false);
-
-    const userLimit = userHit(this.user.limit, text);
-    if (userLimit) {
-      const hit: PatternHit = {
-        name: `user:${userLimit.source}`,
-        kind: kindFromText(text),
-        index: userLimit.index,
-        resetFrom: userLimit.index,
-      };
-      return this.fromHit(line, now, 'limit', hit, true);
-    }
-
-    const guarded = (h: PatternHit | null) =>
-      h && builtin.guard(segmentAt(line, h.index).text) ? null : h;
-    const fallback = guarded(builtin.modelFallback(text));
-    if (fallback) return this.fromHit(line, now, 'warning', fallback, false);
-    const limit = guarded(builtin.limit(text));
-    if (limit) return this.fromHit(line, now, 'limit', limit, false);
-
-    const userWarning = userHit(this.user.warning, text);
-    if (userWarning) {
-      const hit: PatternHit = {
-        name: `user:${userWarning.source}`,
-        kind: kindFromText(text),
-        index: userWarning.index,
-        resetFrom: userWarning.index,
-      };
-      return this.fromHit(line, now, 'warning', hit, true);
-    }
-    const warn = guarded(builtin.warning(text));
-    if (warn) return this.fromHit(line, now, 'warning', warn, false);
-
-    const auth = builtin.auth(text);
-    if (auth) return this.fromHit(line, now, 'none', auth, false);
-    const weak = builtin.transientWeak(text);
-    if (weak) return this.fromHit(line, now, 'transient', weak, false);
+    let hit = user(this.user.ignore, 'unknown');
+    if (hit) return { verdict: 'none', hit };
+    hit = user(this.user.transient, 'unknown') ?? builtin.transientStrong(text);
+    if (hit) return { verdict: 'transient', hit };
+    hit = user(this.user.limit, kindFromText(text));
+    if (hit) return { verdict: 'limit', hit, resetAnywhere: true };
+    hit = unguarded(builtin.modelFallback(text));
+    if (hit) return { verdict: 'warning', hit };
+    hit = unguarded(builtin.limit(text));
+    if (hit) return { verdict: 'limit', hit };
+    hit = user(this.user.warning, kindFromText(text));
+    if (hit) return { verdict: 'warning', hit, resetAnywhere: true };
+    hit = unguarded(builtin.warning(text));
+    if (hit) return { verdict: 'warning', hit };
+    hit = builtin.auth(text);
+    if (hit) return { verdict: 'none', hit };
+    hit = builtin.transientWeak(text);
+    if (hit) return { verdict: 'transient', hit };
     for (const seg of line.segments) {
       const g = builtin.guard(seg.text);
-      if (g)
-        return this.result(
-          line,
-          now,
-          'none',
-          null,
-          g.name,
-          seg.start,
-          seg.start + seg.text.length,
-          null,
-        );
+      if (g) {
+        const end = seg.start + seg.text.length;
+        return { verdict: 'none', hit: { ...g, index: seg.start, resetFrom: end } };
+      }
     }
     return null;
   }
 
-  private fromHit(
+  /** Reset time, stale check and kind for a matched line. */
+  private finish(
     line: LogicalLine,
     now: Date,
-    verdict: Verdict,
-    hit: PatternHit,
-    searchWholeLine: boolean,
+    { verdict, hit, resetAnywhere }: Found,
   ): LineVerdict {
+    const quota = verdict === 'limit' || verdict === 'warning';
     let phrase: ResetPhrase | null = null;
-    if (verdict === 'limit' || verdict === 'warning') {
+    if (quota) {
       phrase = hit.epoch
         ? epochPhrase(hit.epoch.digits, hit.epoch.index)
         : (findResetPhrase(line.text, hit.resetFrom) ??
-          (searchWholeLine ? findResetPhrase(line.text, 0) : null));
+          (resetAnywhere ? findResetPhrase(line.text, 0) : null));
     }
-    const v = this.result(line, now, verdict, hit.kind, hit.name, hit.index, hit.resetFrom, phrase);
-    v.aux = Boolean(hit.aux);
-    return v;
-  }
-
-  private result(
-    line: LogicalLine,
-    now: Date,
-    verdict: Verdict,
-    kindHint: KindHint | null,
-    pattern: string,
-    from: number,
-    to: number,
-    phrase: ResetPhrase | null,
-  ): LineVerdict {
     let resetsAt: Date | null = null;
     let stale = false;
     let zone: string | null = null;
@@ -317,25 +270,23 @@ export class QuotaClassifier {
       zone = r.zone;
       notes.push(...r.notes);
     }
-    let kind: QuotaKind | null = null;
-    if (verdict === 'limit' || verdict === 'warning') {
-      kind =
-        kindHint === null || kindHint === 'reject'
+    const kind: QuotaKind | null = !quota
+      ? null
+      : hit.kind === 'infer'
+        ? inferKind(resetsAt, stale, now)
+        : hit.kind === 'reject'
           ? 'unknown'
-          : kindHint === 'infer'
-            ? inferKind(resetsAt, stale, now)
-            : kindHint;
-    }
-    const end = phrase ? Math.max(to, phrase.end) : to;
+          : hit.kind;
+    const end = phrase ? Math.max(hit.resetFrom, phrase.end) : hit.resetFrom;
     return {
       verdict: verdict === 'limit' && stale ? 'stale' : verdict,
       kind,
       resetsAt: resetsAt ? resetsAt.toISOString() : null,
       resetText: phrase ? phrase.text : null,
-      pattern,
-      line: spanText(line, from, end) || collapse(line.text),
-      lineNumber: segmentAt(line, from).lineNumber,
-      aux: false,
+      pattern: hit.name,
+      line: spanText(line, hit.index, end) || collapse(line.text),
+      lineNumber: segmentAt(line, hit.index).lineNumber,
+      aux: Boolean(hit.aux),
       zone,
       notes,
     };
