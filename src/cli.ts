@@ -137,9 +137,22 @@ export function buildProgram(): Command {
   quota
     .command('explain [file]')
     .description('classify captured pane text (a file, or - for stdin)')
-    .option('--now <iso>', 'the detection time')
-    .option('--tz <zone>', 'time zone for clock-only reset times')
-    .action(action(notYet('quota explain')));
+    .option('--now <iso>', 'the detection time (default: now)')
+    .option(
+      '--tz <zone>',
+      'time zone for clock-only reset times (default: quota.timezone, then the system zone)',
+    )
+    .action(
+      action(async ([file, opts], globals, out) => {
+        const { quotaExplain } = await import('./commands/quota-explain.js');
+        return quotaExplain(
+          file as string | undefined,
+          opts as { now?: string; tz?: string },
+          globals,
+          out,
+        );
+      }),
+    );
 
   program
     .command('swap')

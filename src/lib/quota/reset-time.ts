@@ -1,0 +1,397 @@
+/**
+ * Reset times in limit messages: finding the phrase (pure text work) and resolving it to an
+ * instant (luxon, for every zone rule and DST edge; no hand-made offset arithmetic).
+ *
+ * Rules (SPEC section 6, plus the cases it leaves open):
+ * - clock only (`resets 5am`): the occurrence nearest `now`, within ±12 h; past means stale;
+ * - date and clock (`resets Oct 9, 10am`): a date without a year takes the year that puts
+ *   it nearest `now`; past means stale;
+ * - weekday (`resets Mon 12:00am`): the first such day and time after `now - 12h`, so a
+ *   message whose reset passed less than 12 h ago is stale and otherwise it is up to a week
+ *   ahead;
+ * - `today`/`tomorrow at ...`: that day, as written;
+ * - relative (`resets in 2h 13m`): `now` plus the duration; never stale;
+ * - epoch (`...limit reached|1749855600`): exact;
+ * - a zone in the text (`(Africa/Cairo)`, `(UTC)`, `(Etc/GMT+5)`) is used; otherwise the
+ *   default zone (`--tz`, `quota.timezone`, the system zone). A zone luxon does not know
+ *   falls back to the default zone, with a note.
+ * - DST: a wall time that does not exist (spring forward) moves forward by the gap; one that
+ *   exists twice (fall back) takes whichever of the two instants is nearer `now`.
+ */
+import type * as Luxon from 'luxon';
+
+export type ResetSpec =
+  | { type: 'epoch'; ms: number }
+  | { type: 'relative'; ms: number }
+  | {
+      type: 'wall';
+      year: number | null;
+      month: number | null;
+      day: number | null;
+      weekday: number | null;
+      /** 0 today, 1 tomorrow */
+      dayOffset: number | null;
+      hour: number;
+      minute: number;
+      second: number;
+      /** true when the text gave a time of day */
+      hasTime: boolean;
+      zone: string | null;
+    };
+
+export interface ResetPhrase {
+  spec: ResetSpec;
+  /** The phrase as written (spaces collapsed), e.g. `resets 3:30am (Asia/Calcutta)`. */
+  text: string;
+  start: number;
+  end: number;
+}
+
+export interface ResolvedReset {
+  at: Date | null;
+  stale: boolean;
+  /** The zone the wall time was read in (null for epoch and relative times). */
+  zone: string | null;
+  notes: string[];
+}
+
+const INTRO =
+  /\b(?:(?:your\s+|the\s+)?(?:usage\s+|session\s+|weekly\s+)?limits?\s+(?:will\s+)?resets?|resets?|resetting)\b/giu;
+
+const MONTHS = [
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'may',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'oct',
+  'nov',
+  'dec',
+] as const;
+const MONTH =
+  '(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)';
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+const RE = {
+  lead: /\s*(?:(?:at|on|by)\b\s*)?:?\s*/iy,
+  relative: /in\s+/iy,
+  duration:
+    /(\d+)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)\b\s*,?\s*(?:and\s+)?/iy,
+  weekday:
+    /(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?(?=[\s,])/iy,
+  dayWord: /(today|tonight|tomorrow)\b/iy,
+  gap: /\s*,?\s*/y,
+  monthDay: new RegExp(`${MONTH}\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4})\\b)?`, 'iy'),
+  dayMonth: new RegExp(`(\\d{1,2})(?:st|nd|rd|th)?\\s+${MONTH}\\b\\.?(?:,?\\s+(\\d{4})\\b)?`, 'iy'),
+  isoDate: /(\d{4})-(\d{2})-(\d{2})(?=\b|T)/y,
+  sep: /\s*(?:,|T)?\s*(?:at\s+)?/iy,
+  clock12: /(\d{1,2})(?::(\d{2})(?::(\d{2}))?)?\s*([ap])\.?\s?m\b\.?/iy,
+  clock24: /(\d{1,2}):(\d{2})(?::(\d{2}))?\b(?!\s*[ap]\.?\s?m\b)/iy,
+  noon: /(noon|midnight)\b/iy,
+  zoneParen: /\s*\(([^()]{1,64})\)/y,
+  zoneBare: /\s+((?:UTC|GMT)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|[A-Za-z]+\/[A-Za-z0-9_+\-/]+)\b/y,
+};
+
+function at(re: RegExp, s: string, pos: number): RegExpExecArray | null {
+  re.lastIndex = pos;
+  return re.exec(s);
+}
+
+const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+
+/** Parses the time part after an intro (`at 3pm`, `Nov 13 at 9am`, `in 2h 13m`). */
+function parseWhen(s: string, start: number): { spec: ResetSpec; end: number } | null {
+  let pos = at(RE.lead, s, start)?.[0].length ?? 0;
+  pos += start;
+
+  const rel = at(RE.relative, s, pos);
+  if (rel) {
+    let p = pos + rel[0].length;
+    let ms = 0;
+    let units = 0;
+    for (let m = at(RE.duration, s, p); m; m = at(RE.duration, s, p)) {
+      ms += Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()[0]!]!;
+      p += m[0].length;
+      units++;
+    }
+    if (!units) return null;
+    return { spec: { type: 'relative', ms }, end: s.slice(0, p).trimEnd().length };
+  }
+
+  let weekday: number | null = null;
+  let dayOffset: number | null = null;
+  let year: number | null = null;
+  let month: number | null = null;
+  let day: number | null = null;
+
+  let dayWordEnd = -1;
+  const wd = at(RE.weekday, s, pos);
+  if (wd) {
+    weekday = WEEKDAYS.indexOf(wd[1]!.toLowerCase().slice(0, 3) as (typeof WEEKDAYS)[number]) + 1;
+    pos += wd[0].length;
+    dayWordEnd = pos;
+    pos += at(RE.gap, s, pos)![0].length;
+  } else {
+    const dw = at(RE.dayWord, s, pos);
+    if (dw) {
+      dayOffset = dw[1]!.toLowerCase() === 'tomorrow' ? 1 : 0;
+      pos += dw[0].length;
+      dayWordEnd = pos;
+      pos += at(RE.gap, s, pos)![0].length;
+    }
+  }
+
+  let dateEnd = -1;
+  const md = at(RE.monthDay, s, pos);
+  const dm = md ? null : at(RE.dayMonth, s, pos);
+  const iso = md || dm ? null : at(RE.isoDate, s, pos);
+  if (md) {
+    month = MONTHS.indexOf(md[1]!.toLowerCase().slice(0, 3) as (typeof MONTHS)[number]) + 1;
+    day = Number(md[2]);
+    year = md[3] ? Number(md[3]) : null;
+    dateEnd = pos + md[0].length;
+  } else if (dm) {
+    day = Number(dm[1]);
+    month = MONTHS.indexOf(dm[2]!.toLowerCase().slice(0, 3) as (typeof MONTHS)[number]) + 1;
+    year = dm[3] ? Number(dm[3]) : null;
+    dateEnd = pos + dm[0].length;
+  } else if (iso) {
+    year = Number(iso[1]);
+    month = Number(iso[2]);
+    day = Number(iso[3]);
+    dateEnd = pos + iso[0].length;
+  }
+  if (day !== null && (day < 1 || day > 31 || month! < 1 || month! > 12)) return null;
+  if (dateEnd >= 0) pos = dateEnd;
+  const dayEnd = dateEnd >= 0 ? dateEnd : dayWordEnd;
+  if (dayEnd >= 0) pos = dayEnd + (at(RE.sep, s, dayEnd)?.[0].length ?? 0);
+
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let hasTime = false;
+  let end = dayEnd;
+  const c12 = at(RE.clock12, s, pos);
+  const c24 = c12 ? null : at(RE.clock24, s, pos);
+  const nm = c12 || c24 ? null : at(RE.noon, s, pos);
+  if (c12) {
+    const h = Number(c12[1]);
+    minute = c12[2] ? Number(c12[2]) : 0;
+    if (h < 1 || h > 12 || minute > 59 || (c12[3] && Number(c12[3]) > 59)) return null;
+    second = c12[3] ? Number(c12[3]) : 0;
+    hour = (h % 12) + (c12[4]!.toLowerCase() === 'p' ? 12 : 0);
+    hasTime = true;
+    end = pos + c12[0].replace(/\.$/, '').length;
+  } else if (c24) {
+    hour = Number(c24[1]);
+    minute = Number(c24[2]);
+    second = c24[3] ? Number(c24[3]) : 0;
+    if (hour > 23 || minute > 59) return null;
+    hasTime = true;
+    end = pos + c24[0].length;
+  } else if (nm) {
+    hour = nm[1]!.toLowerCase() === 'noon' ? 12 : 0;
+    hasTime = true;
+    end = pos + nm[0].length;
+  }
+  // A reset needs a time of day or a date; a weekday alone means its midnight.
+  if (!hasTime && day === null && weekday === null) return null;
+
+  let zone: string | null = null;
+  const zp = at(RE.zoneParen, s, end);
+  const zb = zp ? null : at(RE.zoneBare, s, end);
+  if (zp) {
+    zone = zp[1]!.trim();
+    end += zp[0].length;
+  } else if (zb) {
+    zone = zb[1]!.replace(/\s+/g, '');
+    end += zb[0].length;
+  }
+  return {
+    spec: {
+      type: 'wall',
+      year,
+      month,
+      day,
+      weekday,
+      dayOffset,
+      hour,
+      minute,
+      second: second > 59 ? 59 : second,
+      hasTime,
+      zone,
+    },
+    end,
+  };
+}
+
+/**
+ * Finds the first reset phrase in `text` at or after `from`: `resets 5am`, `resets at 3pm`,
+ * `Your limit will reset at Oct 6, 6pm`, `resets in 2h 13m`, with an optional `(Zone)`.
+ */
+export function findResetPhrase(text: string, from = 0): ResetPhrase | null {
+  INTRO.lastIndex = from;
+  for (let m = INTRO.exec(text); m; m = INTRO.exec(text)) {
+    const parsed = parseWhen(text, m.index + m[0].length);
+    if (parsed) {
+      return {
+        spec: parsed.spec,
+        text: text.slice(m.index, parsed.end).replace(/\s+/g, ' ').trim(),
+        start: m.index,
+        end: parsed.end,
+      };
+    }
+    INTRO.lastIndex = m.index + m[0].length;
+  }
+  return null;
+}
+
+/** An epoch in seconds (10 digits) or milliseconds (13 digits). */
+export function epochPhrase(digits: string, start: number): ResetPhrase {
+  const n = Number(digits);
+  return {
+    spec: { type: 'epoch', ms: digits.length >= 13 ? n : n * 1000 },
+    text: digits,
+    start,
+    end: start + digits.length,
+  };
+}
+
+type LuxonModule = typeof Luxon;
+
+/** Maps what messages print to a zone luxon understands; null when it is unknown. */
+export function resolveZoneName(L: LuxonModule, name: string): string | null {
+  const n = name.trim();
+  if (/^(?:utc|gmt|z|zulu)$/i.test(n)) return 'UTC';
+  // `UTC+2` / `GMT-05:00` as printed by people: a fixed offset (not POSIX Etc/GMT signs).
+  const off = /^(?:utc|gmt)\s*([+-])(\d{1,2})(?::?(\d{2}))?$/i.exec(n);
+  if (off) {
+    const spec = `UTC${off[1]}${Number(off[2])}${off[3] && off[3] !== '00' ? `:${off[3]}` : ''}`;
+    const z = L.Info.normalizeZone(spec);
+    return z && z.isValid ? spec : null;
+  }
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(n)) return null;
+  return L.IANAZone.isValidZone(n) ? n : null;
+}
+
+/** The system zone as luxon sees it. */
+export function systemZone(L: LuxonModule): string {
+  return L.DateTime.local().zoneName ?? 'UTC';
+}
+
+const STALE_GRACE_MS = 12 * 3_600_000;
+
+interface Candidate {
+  dt: Luxon.DateTime;
+  note?: string;
+}
+
+/** Every instant at which the wall clock in `zone` reads that date and time (0, 1 or 2). */
+function instants(
+  L: LuxonModule,
+  zone: string,
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+): Candidate[] {
+  const dt = L.DateTime.fromObject({ year: y, month: mo, day: d, hour: h, minute: mi }, { zone });
+  if (!dt.isValid || dt.day !== d) return []; // e.g. Feb 30
+  if (dt.hour !== h || dt.minute !== mi) {
+    // Spring forward: luxon moves a wall time inside the gap forward by the gap.
+    const wall = `${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}`;
+    return [
+      {
+        dt,
+        note: `${wall} does not exist on ${dt.toISODate()} in ${zone} (DST gap); read as ${dt.toFormat('HH:mm ZZ')}`,
+      },
+    ];
+  }
+  // Fall back: the same wall time happens twice; offer both instants.
+  const out: Candidate[] = [{ dt }];
+  for (const delta of [-120, -60, -30, 30, 60, 120]) {
+    const alt = dt.plus({ minutes: delta });
+    if (alt.hour === h && alt.minute === mi && alt.day === d) out.push({ dt: alt });
+  }
+  return out;
+}
+
+function nearest(cands: Candidate[], nowMs: number): Candidate | null {
+  let best: Candidate | null = null;
+  let bestDist = Infinity;
+  for (const c of cands) {
+    const ms = c.dt.toMillis();
+    const dist = Math.abs(ms - nowMs);
+    // On a tie, prefer the future: a limit that is not over yet.
+    if (dist < bestDist || (dist === bestDist && best && ms > best.dt.toMillis())) {
+      best = c;
+      bestDist = dist;
+    }
+  }
+  return best;
+}
+
+/** Resolves a reset phrase at detection time `now`. */
+export function resolveReset(
+  L: LuxonModule,
+  spec: ResetSpec,
+  now: Date,
+  defaultZone: string,
+): ResolvedReset {
+  const nowMs = now.getTime();
+  const notes: string[] = [];
+  if (spec.type === 'epoch' || spec.type === 'relative') {
+    const ms = spec.type === 'epoch' ? spec.ms : nowMs + spec.ms;
+    return { at: new Date(ms), stale: ms <= nowMs, zone: null, notes };
+  }
+
+  let zone = defaultZone;
+  if (spec.zone) {
+    const known = resolveZoneName(L, spec.zone);
+    if (known) zone = known;
+    else notes.push(`unknown time zone "${spec.zone}" in the message; read it in ${defaultZone}`);
+  }
+  const nowZ = L.DateTime.fromMillis(nowMs, { zone });
+  const { hour, minute } = spec;
+  let pick: Candidate | null = null;
+
+  if (spec.month !== null && spec.day !== null) {
+    const years = spec.year !== null ? [spec.year] : [nowZ.year - 1, nowZ.year, nowZ.year + 1];
+    const cands = years.flatMap((y) => instants(L, zone, y, spec.month!, spec.day!, hour, minute));
+    pick = nearest(cands, nowMs);
+  } else if (spec.weekday !== null) {
+    const cands: Candidate[] = [];
+    for (let d = -1; d <= 8; d++) {
+      const day = nowZ.startOf('day').plus({ days: d });
+      if (day.weekday !== spec.weekday) continue;
+      cands.push(...instants(L, zone, day.year, day.month, day.day, hour, minute));
+    }
+    const after = cands
+      .filter((c) => c.dt.toMillis() > nowMs - STALE_GRACE_MS)
+      .sort((a, b) => a.dt.toMillis() - b.dt.toMillis());
+    pick = after[0] ?? null;
+  } else if (spec.dayOffset !== null) {
+    const day = nowZ.startOf('day').plus({ days: spec.dayOffset });
+    pick = nearest(instants(L, zone, day.year, day.month, day.day, hour, minute), nowMs);
+  } else {
+    const cands: Candidate[] = [];
+    for (const d of [-1, 0, 1]) {
+      const day = nowZ.startOf('day').plus({ days: d });
+      cands.push(...instants(L, zone, day.year, day.month, day.day, hour, minute));
+    }
+    pick = nearest(cands, nowMs);
+  }
+
+  if (!pick) {
+    notes.push('the reset date does not exist; no reset time');
+    return { at: null, stale: false, zone, notes };
+  }
+  if (pick.note) notes.push(pick.note);
+  const ms = pick.dt.toMillis() + spec.second * 1000;
+  return { at: new Date(ms), stale: ms <= nowMs, zone, notes };
+}
