@@ -133,7 +133,16 @@ export function buildProgram(): Command {
     .command('check')
     .description('scan the sessions for a usage limit; swap when it is confirmed')
     .option('--no-swap', 'detect and record, but do not swap')
-    .action(action(notYet('quota check')));
+    .action(
+      action(async ([opts], globals, out) => {
+        const { quotaCheck } = await import('./commands/quota-check.js');
+        return quotaCheck(
+          opts as import('./commands/quota-check.js').QuotaCheckCommandOptions,
+          globals,
+          out,
+        );
+      }),
+    );
   quota
     .command('explain [file]')
     .description('classify captured pane text (a file, or - for stdin)')

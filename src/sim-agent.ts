@@ -507,6 +507,43 @@ function onData(chunk: string): void {
 
 // ---- start ------------------------------------------------------------------------------
 
+/** The last `n` messages of a transcript, drawn the way the TUI shows them. */
+function historyTail(file: string, n: number): string[] {
+  let lines: string[] = [];
+  try {
+    lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  } catch {
+    return [];
+  }
+  const shown: string[] = [];
+  for (const line of lines) {
+    try {
+      const e = JSON.parse(line) as {
+        type?: string;
+        isApiErrorMessage?: boolean;
+        message?: { content?: unknown };
+      };
+      const c = e.message?.content;
+      const text =
+        typeof c === 'string'
+          ? c
+          : Array.isArray(c)
+            ? (c as Array<{ type?: string; text?: string }>)
+                .filter((b) => b.type === 'text')
+                .map((b) => b.text)
+                .join(' ')
+            : '';
+      if (!text) continue;
+      if (e.type === 'user') shown.push(`> ${text.split('\n')[0]}`);
+      else if (e.isApiErrorMessage) shown.push(`  ⎿  ${text}`);
+      else if (e.type === 'assistant') shown.push(`● ${text}`);
+    } catch {
+      // a torn line
+    }
+  }
+  return shown.slice(-n);
+}
+
 async function resumeDialog(): Promise<void> {
   out('\nThis conversation is long and has been idle for a while.\n\n');
   out(
@@ -558,7 +595,11 @@ async function main(): Promise<void> {
   }
   await sleep(START_MS);
   if (args.resume && readSim('resume-dialog') !== null) await resumeDialog();
-  if (args.resume) out(`Resumed conversation ${sessionIdValue}\n`);
+  if (args.resume) {
+    // Claude Code redraws the conversation on a resume, old error messages included.
+    out(`Resumed conversation ${sessionIdValue}\n`);
+    for (const text of historyTail(transcript, 4)) out(`${text}\n`);
+  }
   await fireHook('SessionStart', {
     source: args.resume ? 'resume' : 'startup',
     model: 'claude-sim',

@@ -112,6 +112,34 @@ export const pendingSwapSchema = z.looseObject({
   proactive: z._default(z.boolean(), false),
 });
 
+/** What `quota check` carries from one poll to the next. */
+export const quotaMemorySchema = z.looseObject({
+  /** A limit without a reset, seen once on a session: confirmed if the next poll sees it. */
+  suspects: z._default(
+    z.record(
+      z.string(),
+      z.looseObject({
+        account: z.string(),
+        pattern: nullableStr(),
+        line: nullableStr(),
+        firstSeenAt: iso(),
+        polls: z.number(),
+      }),
+    ),
+    {},
+  ),
+  /**
+   * Fingerprints of pane lines already acted on (or seen under another account), per
+   * session: a resumed agent redraws its history, old limit messages included.
+   */
+  consumed: z._default(z.record(z.string(), z.array(z.string())), {}),
+  /** Fingerprints of transient/warning lines already logged, so a retry screen logs once. */
+  logged: z._default(z.record(z.string(), z.array(z.string())), {}),
+  lastCheckAt: nullableIso(),
+  /** The usage API's last answer per account (rationed by quota.usageApi.cacheFor). */
+  usageApiAt: z._default(z.record(z.string(), iso()), {}),
+});
+
 export const stateSchema = z.looseObject({
   version: z.literal(STATE_VERSION, { error: `expected version ${STATE_VERSION}` }),
   activeAccount: nullableStr(),
@@ -126,6 +154,13 @@ export const stateSchema = z.looseObject({
   pendingSwap: z._default(z.nullable(pendingSwapSchema), null),
   /** Since when no account has been usable (accounts.exhausted is sent once per episode). */
   noUsableAccountSince: nullableIso(),
+  quota: z._default(quotaMemorySchema, {
+    suspects: {},
+    consumed: {},
+    logged: {},
+    lastCheckAt: null,
+    usageApiAt: {},
+  }),
   /** When periodic jobs last ran (checkpoint, janitor), by name. */
   lastRun: z._default(z.record(z.string(), iso()), {}),
   updatedAt: nullableIso(),
@@ -137,6 +172,7 @@ export type SessionState = z.output<typeof sessionStateSchema>;
 export type SwapRecord = z.output<typeof swapRecordSchema>;
 export type SwapJournal = z.output<typeof swapJournalSchema>;
 export type PendingSwap = z.output<typeof pendingSwapSchema>;
+export type QuotaMemory = z.output<typeof quotaMemorySchema>;
 
 export function emptyState(): State {
   return stateSchema.parse({ version: STATE_VERSION });

@@ -13,9 +13,14 @@ export interface Fixture {
   reported: string | null;
 }
 
-export const FIXTURES: Fixture[] = JSON.parse(
-  fs.readFileSync(path.join(ROOT, '..', 'shared', 'fixtures', 'limit-messages.json'), 'utf8'),
-);
+/**
+ * A verbatim copy of `../shared/fixtures/limit-messages.json`, so the suite runs on a clone
+ * without the shared folder; `SHARED_FIXTURES` is the original, when it is there.
+ */
+export const FIXTURES_FILE = path.join(ROOT, 'test', 'fixtures', 'limit-messages.json');
+export const SHARED_FIXTURES = path.join(ROOT, '..', 'shared', 'fixtures', 'limit-messages.json');
+
+export const FIXTURES: Fixture[] = JSON.parse(fs.readFileSync(FIXTURES_FILE, 'utf8'));
 
 /**
  * For every entry with a reset text: a detection time shortly before the reset (so no limit

@@ -1,0 +1,223 @@
+/**
+ * `janitor`: the slow housekeeping that keeps a pool healthy for months (SPEC section 4).
+ *
+ * - A stale dispatch marker (older than `janitor.staleDispatchedAfter`, its session dead or
+ *   idle on something else, its task not done) is removed and the task goes back to the
+ *   queue with its attempt count raised; past `dispatch.maxAttempts` it goes to `failed/`.
+ *   A marker whose session is alive and still on it is left alone, however old.
+ * - `done/` tasks older than `janitor.archiveDoneAfter` move to `archive/YYYY-MM/`.
+ * - Checkpoints past `checkpoint.keep` or `checkpoint.maxAge` are pruned; `latest.json` is
+ *   always kept.
+ * - `events.jsonl` (and `cron.log`) rotate past `janitor.eventsMaxBytes`, keeping 3
+ *   generations.
+ * - The swap history is capped at `swap.historyMax`.
+ *
+ * Every action is one event; `--dry-run` lists the actions and does none of them. No task
+ * file is ever deleted: tasks only move.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { listCheckpoints, checkpointDir, checkpointTimeOf } from './checkpoint.js';
+import type { Context } from './context.js';
+import { appendEvent, eventsPath } from './events.js';
+import { queuePaths } from './queue-files.js';
+import { cronLogPath } from './cron.js';
+
+export type JanitorActionKind =
+  'requeue' | 'fail' | 'archive' | 'prune-checkpoint' | 'rotate-log' | 'cap-swaps';
+
+export interface JanitorAction {
+  kind: JanitorActionKind;
+  /** What it is about: a task id, a file, a session. */
+  target: string;
+  detail: string;
+  project?: string;
+  session?: string;
+}
+
+export interface JanitorResult {
+  dryRun: boolean;
+  actions: JanitorAction[];
+  errors: string[];
+}
+
+/** How many rotated generations of a log are kept (`.1` newest … `.3` oldest). */
+export const LOG_GENERATIONS = 3;
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Moves a file without ever overwriting: a taken name gets a numbered suffix. */
+export function moveNoClobber(from: string, toDir: string, name: string): string {
+  fs.mkdirSync(toDir, { recursive: true });
+  const ext = path.extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  for (let i = 0; ; i++) {
+    const dest = path.join(toDir, i === 0 ? name : `${stem}.${i}${ext}`);
+    try {
+      // link + unlink: atomic, and fails instead of replacing an existing file.
+      fs.linkSync(from, dest);
+      fs.unlinkSync(from);
+      return dest;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+  }
+}
+
+function archiveDone(ctx: Context, now: Date, plan: JanitorAction[], run: Runner): void {
+  for (const p of ctx.config.projects) {
+    const q = queuePaths(p.path);
+    for (const name of listDir(q.done)) {
+      if (name.startsWith('.')) continue;
+      const file = path.join(q.done, name);
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(file);
+      } catch {
+        continue;
+      }
+      if (!st.isFile() || now.getTime() - st.mtimeMs < ctx.config.janitor.archiveDoneAfter)
+        continue;
+      const month = new Date(st.mtimeMs).toISOString().slice(0, 7);
+      run(
+        plan,
+        {
+          kind: 'archive',
+          target: name,
+          project: p.name,
+          detail: `done ${new Date(st.mtimeMs).toISOString()}; to archive/${month}/`,
+        },
+        () => moveNoClobber(file, path.join(q.archive, month), name),
+      );
+    }
+  }
+}
+
+function pruneCheckpoints(ctx: Context, now: Date, plan: JanitorAction[], run: Runner): void {
+  const root = path.join(ctx.config.stateDir, 'checkpoints');
+  const { keep, maxAge } = ctx.config.checkpoint;
+  for (const session of listDir(root)) {
+    const files = listCheckpoints(ctx.config.stateDir, session); // oldest first, no latest.json
+    files.forEach((file, i) => {
+      const name = path.basename(file);
+      const at = checkpointTimeOf(name);
+      const tooMany = i < files.length - keep;
+      const tooOld = at !== null && now.getTime() - at.getTime() > maxAge;
+      if (!tooMany && !tooOld) return;
+      run(
+        plan,
+        {
+          kind: 'prune-checkpoint',
+          target: path.join(checkpointDir(ctx.config.stateDir, session), name),
+          session,
+          detail: tooOld ? `older than checkpoint.maxAge` : `beyond checkpoint.keep (${keep})`,
+        },
+        () => fs.rmSync(file, { force: true }),
+      );
+    });
+  }
+}
+
+/** Rotates `file` past `maxBytes`: file -> .1 -> .2 -> .3; the oldest generation goes. */
+export function rotateLog(file: string): void {
+  fs.rmSync(`${file}.${LOG_GENERATIONS}`, { force: true });
+  for (let g = LOG_GENERATIONS - 1; g >= 1; g--) {
+    if (fs.existsSync(`${file}.${g}`)) fs.renameSync(`${file}.${g}`, `${file}.${g + 1}`);
+  }
+  // A rename keeps every line: writers that append afterwards create a fresh file.
+  fs.renameSync(file, `${file}.1`);
+}
+
+function rotateLogs(ctx: Context, plan: JanitorAction[], run: Runner): void {
+  for (const file of [eventsPath(ctx.config.stateDir), cronLogPath(ctx.config.stateDir)]) {
+    let size = 0;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      continue;
+    }
+    if (size <= ctx.config.janitor.eventsMaxBytes) continue;
+    run(
+      plan,
+      {
+        kind: 'rotate-log',
+        target: file,
+        detail: `${size} bytes > janitor.eventsMaxBytes; keeps ${LOG_GENERATIONS} generations`,
+      },
+      () => rotateLog(file),
+    );
+  }
+}
+
+type Runner = (plan: JanitorAction[], action: JanitorAction, doIt: () => unknown) => void;
+
+/** Stale-marker rule: filled in by the task queue module (requeue or fail). */
+export type StaleMarkerSweep = (
+  ctx: Context,
+  now: Date,
+  plan: JanitorAction[],
+  run: Runner,
+) => Promise<void>;
+
+export async function runJanitor(
+  ctx: Context,
+  opts: { dryRun?: boolean; staleMarkers?: StaleMarkerSweep } = {},
+): Promise<JanitorResult> {
+  const now = ctx.clock.now();
+  const dryRun = Boolean(opts.dryRun);
+  const plan: JanitorAction[] = [];
+  const errors: string[] = [];
+  const run: Runner = (list, action, doIt) => {
+    if (!dryRun) {
+      try {
+        doIt();
+      } catch (err) {
+        errors.push(`${action.kind} ${action.target}: ${(err as Error).message}`);
+        return;
+      }
+    }
+    list.push(action);
+  };
+
+  if (opts.staleMarkers) await opts.staleMarkers(ctx, now, plan, run);
+  archiveDone(ctx, now, plan, run);
+  pruneCheckpoints(ctx, now, plan, run);
+
+  // The swap history is capped (the state file stays small).
+  const state = ctx.state.read();
+  const over = state.swaps.length - ctx.config.swap.historyMax;
+  if (over > 0) {
+    const action: JanitorAction = {
+      kind: 'cap-swaps',
+      target: 'state.json swaps',
+      detail: `dropped the ${over} oldest of ${state.swaps.length} (swap.historyMax ${ctx.config.swap.historyMax})`,
+    };
+    if (!dryRun)
+      await ctx.state.update((st) => {
+        st.swaps = st.swaps.slice(-ctx.config.swap.historyMax);
+      });
+    plan.push(action);
+  }
+
+  // Rotation last, so this run's events land in the fresh file.
+  rotateLogs(ctx, plan, run);
+  if (!dryRun) {
+    for (const a of plan) {
+      appendEvent(ctx.config.stateDir, `janitor.${a.kind}`, { ...a }, { now });
+    }
+    await ctx.state.update((st) => {
+      st.lastRun.janitor = now.toISOString();
+    });
+  }
+  for (const e of errors)
+    appendEvent(ctx.config.stateDir, 'janitor.failed', { reason: e }, { level: 'error', now });
+  return { dryRun, actions: plan, errors };
+}

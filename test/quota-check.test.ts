@@ -1,0 +1,222 @@
+/** `quota check` on real tmux panes running the simulated agent. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deliverPrompt } from '../src/lib/agent.js';
+import { readAgentStatus } from '../src/lib/agent-status.js';
+import { readEvents } from '../src/lib/events.js';
+import { processEnv, simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
+
+type Json = Record<string, unknown>;
+
+/** A clock-only reset text `h` hours from now, in UTC: `resets 4:30pm (UTC)`. */
+function resetIn(hours: number): string {
+  const d = new Date(Date.now() + hours * 3_600_000);
+  let h = d.getUTCHours();
+  const ampm = h >= 12 ? 'pm' : 'am';
+  h = h % 12 || 12;
+  return `resets ${h}:${String(d.getUTCMinutes()).padStart(2, '0')}${ampm} (UTC)`;
+}
+
+async function pool(sb: SimSandbox, names: string[]): Promise<void> {
+  expect((await sb.cli(['setup'])).exitCode).toBe(0);
+  expect((await sb.cli(['session', 'start'])).exitCode).toBe(0);
+  for (const n of names) {
+    expect(await deliverPrompt(sb.tmux, n, `/sim say ready ${n}`)).toBe(true);
+    await sb.waitForPane(n, new RegExp(`● ready ${n}`));
+  }
+}
+
+async function check(sb: SimSandbox, args: string[] = []): Promise<Json & { exitCode: number }> {
+  const r = await sb.cli(['quota', 'check', '--json', ...args]);
+  expect(r.stderr).not.toMatch(/error:(?! no account)/);
+  return { ...(JSON.parse(r.stdout) as Json), exitCode: r.exitCode };
+}
+
+/** Shows text in the pane only, as an agent without hooks would. */
+async function show(sb: SimSandbox, session: string, text: string): Promise<void> {
+  expect(await deliverPrompt(sb.tmux, session, `/sim print ${text}`)).toBe(true);
+  await sb.waitForPane(
+    session,
+    new RegExp(text.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+  );
+}
+
+function state(sb: SimSandbox): Json {
+  return JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8')) as Json;
+}
+
+const swaps = (sb: SimSandbox) => (state(sb).swaps as unknown[]).length;
+
+describe('quota check', () => {
+  it('swaps on the first poll when the limit shows a reset time', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
+    await pool(sb, ['ccl-0', 'ccl-1']);
+    const reset = resetIn(3);
+    await show(sb, 'ccl-1', `⎿  You've hit your session limit · ${reset}`);
+    const r = await check(sb);
+    expect(r).toMatchObject({ decision: 'swapped', exitCode: 0 });
+    expect(r.limit).toMatchObject({ account: 'primary', trigger: { session: 'ccl-1' } });
+    const st = state(sb) as { accounts: Record<string, Json>; lastSwap: Json };
+    expect(st.lastSwap).toMatchObject({
+      from: 'primary',
+      to: 'backup',
+      trigger: { session: 'ccl-1', pattern: expect.stringMatching(/^limit\./) },
+    });
+    expect(Date.parse(st.accounts.primary!.exhaustedUntil as string)).toBeGreaterThan(
+      Date.now() + 2.5 * 3_600_000,
+    );
+    // The forensic line: session, account, pattern, verdict, resetsAt, poll, snippet.
+    const detected = readEvents(sb.stateDir).find((e) => e.event === 'quota.detected');
+    expect(detected).toMatchObject({
+      session: 'ccl-1',
+      account: 'primary',
+      verdict: 'limit',
+      poll: 1,
+      resetsAt: expect.any(String),
+      snippet: expect.stringContaining("You've hit your session limit"),
+    });
+    expect((detected!.snippet as string).length).toBeLessThanOrEqual(120);
+    const pid = (await sb.tmux.sessions()).get('ccl-0')!.pid!;
+    expect(processEnv(pid).CLAUDE_FAILOVER_ACCOUNT).toBe('backup');
+  });
+
+  it('confirms a limit without a reset only on the second poll', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await pool(sb, ['ccl-0']);
+    await show(
+      sb,
+      'ccl-0',
+      `⎿  You've reached your Fable 5 limit. Run /usage-credits to continue or switch models with /model.`,
+    );
+    const first = await check(sb);
+    expect(first.decision).toBe('suspected');
+    expect(swaps(sb)).toBe(0);
+    expect((state(sb).quota as { suspects: Json }).suspects).toHaveProperty('ccl-0');
+    const second = await check(sb);
+    expect(second.decision).toBe('swapped');
+    expect((second.detections as Json[])[0]).toMatchObject({ poll: 2, confirmed: true });
+    expect(swaps(sb)).toBe(1);
+  });
+
+  it('clears the suspicion on a clean poll', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', extra: 'quota: { scanLines: 6 }' });
+    await pool(sb, ['ccl-0']);
+    await show(
+      sb,
+      'ccl-0',
+      `⎿  You've reached your Fable 5 limit. Run /usage-credits to continue.`,
+    );
+    expect((await check(sb)).decision).toBe('suspected');
+    // The agent recovered: the message scrolled out of the scanned lines.
+    for (let i = 0; i < 4; i++) {
+      expect(await deliverPrompt(sb.tmux, 'ccl-0', `/sim say fine ${i}`)).toBe(true);
+      await sb.waitForPane('ccl-0', new RegExp(`● fine ${i}`));
+    }
+    expect((await check(sb)).decision).toBe('clean');
+    expect((state(sb).quota as { suspects: Json }).suspects).toEqual({});
+    expect(readEvents(sb.stateDir).map((e) => e.event)).toContain('quota.cleared');
+    expect((await check(sb)).decision).toBe('clean');
+    expect(swaps(sb)).toBe(0);
+  });
+
+  it('never swaps for a burst of 500 errors whose text says "rate limit" (10 polls)', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
+    await pool(sb, ['ccl-0', 'ccl-1']);
+    for (let poll = 0; poll < 10; poll++) {
+      if (poll % 3 === 0) {
+        for (const s of ['ccl-0', 'ccl-1']) {
+          expect(await deliverPrompt(sb.tmux, s, '/sim error500 4')).toBe(true);
+        }
+        await sb.waitForPane('ccl-1', /attempt 4\/10/);
+      }
+      const r = await check(sb);
+      expect(r.decision, JSON.stringify(r.detections)).toBe('clean');
+    }
+    expect(swaps(sb)).toBe(0);
+    expect(state(sb).pendingSwap).toBeNull();
+    expect(readEvents(sb.stateDir).some((e) => e.event === 'swap.started')).toBe(false);
+  });
+
+  it('ignores a limit message whose reset time has passed (stale)', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await pool(sb, ['ccl-0']);
+    await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(-1)}`);
+    const r = await check(sb);
+    expect(r.decision).toBe('clean');
+    expect(r.detections).toEqual([expect.objectContaining({ verdict: 'stale' })]);
+    expect(swaps(sb)).toBe(0);
+  });
+
+  it('confirms the StopFailure hook at once, then suppresses detection in the cooldown', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}', extra: 'quota: { reactivateCooldown: 4s }' });
+    await pool(sb, ['ccl-0', 'ccl-1']);
+    const text = `You've hit your 5-hour limit · ${resetIn(2)}`;
+    sb.setLimit('primary', text);
+    expect(await deliverPrompt(sb.tmux, 'ccl-0', 'keep going')).toBe(true);
+    await waitFor(() => {
+      const f = path.join(sb.stateDir, 'signals', 'ccl-0.jsonl');
+      return fs.existsSync(f) && fs.readFileSync(f, 'utf8').includes('rate_limit');
+    }, 'the StopFailure signal');
+    const r = await check(sb);
+    expect(r.decision).toBe('swapped');
+    expect((r.detections as Json[]).find((d) => d.source === 'hook')).toMatchObject({
+      session: 'ccl-0',
+      confirmed: true,
+    });
+    // The resumed agents redraw the old limit message: within the cooldown nothing is read,
+    // and after it the redrawn line is known as already acted on.
+    await sb.waitForPane('ccl-0', /You've hit your 5-hour limit/);
+    expect((await check(sb)).decision).toBe('suppressed');
+    await new Promise((r2) => setTimeout(r2, 4200));
+    expect((await check(sb)).decision).toBe('clean');
+    expect(swaps(sb)).toBe(1);
+    expect(state(sb).activeAccount).toBe('backup');
+  });
+
+  it('--no-swap records the limit and the request, and swaps nothing', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await pool(sb, ['ccl-0']);
+    await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(4)}`);
+    const r = await check(sb, ['--no-swap']);
+    expect(r.decision).toBe('no-swap');
+    const st = state(sb) as { accounts: Record<string, Json>; pendingSwap: Json };
+    expect(st.accounts.primary!.exhaustedUntil).toEqual(expect.any(String));
+    expect(st.pendingSwap).toMatchObject({ account: 'primary', proactive: false });
+    expect(swaps(sb)).toBe(0);
+    // The next run without --no-swap carries the request out.
+    expect((await check(sb)).decision).toBe('swapped');
+  });
+
+  it('does not swap for a reset within skipIfResetWithin', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', extra: 'quota: { skipIfResetWithin: 30m }' });
+    await pool(sb, ['ccl-0']);
+    await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(0.2)}`);
+    expect((await check(sb)).decision).toBe('skip-reset-soon');
+    expect(swaps(sb)).toBe(0);
+  });
+
+  it('with every account exhausted: exit 3, notified once, no swap loop', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await pool(sb, ['ccl-0']);
+    sb.setLimit('backup', `You've hit your session limit · ${resetIn(5)}`);
+    await (
+      await sb.ctx()
+    ).state.update((st) => {
+      st.accounts.backup = {
+        exhaustedUntil: new Date(Date.now() + 5 * 3_600_000).toISOString(),
+        exhaustedReason: 'test',
+        authErrorAt: null,
+        usage: null,
+      };
+    });
+    await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(3)}`);
+    for (let i = 0; i < 3; i++) {
+      const r = await check(sb);
+      expect(r).toMatchObject({ decision: 'no-usable-account', exitCode: 3 });
+    }
+    expect(readEvents(sb.stateDir).filter((e) => e.event === 'accounts.exhausted')).toHaveLength(1);
+    expect(swaps(sb)).toBe(0);
+    expect(readAgentStatus(sb.project).sessions['ccl-0']?.account).toBe('primary');
+  });
+});
