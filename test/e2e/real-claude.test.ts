@@ -170,7 +170,10 @@ describe.sequential('the real Claude Code CLI', () => {
     expect(signals.map((s) => s.event)).toEqual(['UserPromptSubmit', 'Stop']);
     const screen = await waitForPane(sb.tmux, 'rc-1', '● ECHO: first prompt from the harness');
     expect(screen).not.toContain('Transcript saving is off');
-    expect(agentStatus(sb.project, 'rc-1')?.state).toBe('idle');
+    await waitFor(
+      () => agentStatus(sb.project, 'rc-1')?.state === 'idle',
+      'rc-1 idle in status.json',
+    );
 
     // The request carried the account's token; the TUI talks to our fake only.
     const reqs = sb.api.messageRequests();
@@ -284,6 +287,27 @@ describe.sequential('the real Claude Code CLI', () => {
     ]);
   });
 
+  it('shows the working spinner while an answer streams', async () => {
+    sb.api.setEventDelay(700);
+    try {
+      const since = new Date().toISOString();
+      expect(await deliverPrompt(sb.tmux, 'rc-1', 'a slow answer please')).toBe(true);
+      // The spinner row: a cycling glyph and a random verb (`· Pondering…`); after a
+      // moment it adds `(2s · ↓ 12 tokens)`.
+      await waitForPane(sb.tmux, 'rc-1', /esc to interrupt/);
+      const screen = await waitForPane(sb.tmux, 'rc-1', /^\S \S+… \(\d+s · /mu);
+      expect(readScreen(await lastLines('rc-1'))).toBe('working');
+      fixture('working', screen, {
+        what: 'a turn in progress: the spinner row and "esc to interrupt" in the footer',
+        expect: { readScreen: 'working', verdict: 'none' },
+      });
+      await waitForSignal(sb.stateDir, 'rc-1', (s) => s.event === 'Stop', { since });
+      await waitForPane(sb.tmux, 'rc-1', '● ECHO: a slow answer please');
+    } finally {
+      sb.api.setEventDelay(5);
+    }
+  });
+
   it('shows the usage-limit screen on a 429 and fires StopFailure rate_limit', async () => {
     sb.setMode('primary', 'limit');
     const signals = await promptAndWait(sb, 'rc-1', 'this one hits the limit');
@@ -297,7 +321,10 @@ describe.sequential('the real Claude Code CLI', () => {
     // `⎿`, a space and a no-break space, then the message.
     expect(screen).toContain(`⎿ \u00a0${limitLine}`);
     expect(screen).toContain(`⚠ Usage limit reached · limit resets ${clockText(RESET_EPOCH)}`);
-    expect(agentStatus(sb.project, 'rc-1')?.state).toBe('idle');
+    await waitFor(
+      () => agentStatus(sb.project, 'rc-1')?.state === 'idle',
+      'rc-1 idle in status.json',
+    );
     fixture('limit-429', screen, {
       what: '429 rate_limit_error with anthropic-ratelimit-unified-status: rejected (5-hour window); auto-continue armed',
       resetsAt: new Date(RESET_EPOCH * 1000).toISOString(),
@@ -394,7 +421,10 @@ describe.sequential('the real Claude Code CLI', () => {
     await new Promise((res) => setTimeout(res, 4000));
     const sigs = readSignals(sb.stateDir, 'rc-2', since);
     expect(sigs.map((s) => s.event)).toEqual(['UserPromptSubmit']);
-    expect(agentStatus(sb.project, 'rc-2')?.state).toBe('working');
+    await waitFor(
+      () => agentStatus(sb.project, 'rc-2')?.state === 'working',
+      'rc-2 working in status.json',
+    );
 
     // 529 overloaded, for the classifier too.
     sb.setMode('backup', 'overloaded529');

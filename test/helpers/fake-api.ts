@@ -71,6 +71,8 @@ export interface FakeApi {
   /** Sets the mode of one bearer token, or of every token without its own with `'default'`. */
   setMode(tokenOrDefault: string, mode: FakeMode): void;
   modeFor(token: string | null): FakeMode;
+  /** Changes the pause between SSE events from now on (a long one keeps the TUI working). */
+  setEventDelay(ms: number): void;
   /** Changes the usage numbers reported from now on. */
   setUsage(usage: Partial<FakeUsage>): void;
   /** The `POST /v1/messages` requests, optionally of one token. */
@@ -144,7 +146,7 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
     cache_read_input_tokens: 0,
     ...opts.usage,
   };
-  const delay = opts.eventDelayMs ?? 5;
+  let delay = opts.eventDelayMs ?? 5;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const modeFor = (token: string | null): FakeMode =>
@@ -404,6 +406,9 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
       else modes.set(tokenOrDefault, mode);
     },
     modeFor,
+    setEventDelay(ms) {
+      delay = ms;
+    },
     setUsage(u) {
       Object.assign(usage, u);
     },
