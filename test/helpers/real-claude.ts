@@ -7,6 +7,7 @@
  * (onboarding done, project trusted, a fake Max-plan OAuth credential per account), and the
  * env that points Claude Code at the fake API. `settings.json` is left to our `setup`.
  *
+ *   afterAll(closeRealSandboxes);
  *   const sb = await createRealSandbox({ sessions: ['rc-1'] });
  *   await sb.cli(['setup']);
  *   await sb.cli(['session', 'start', 'rc-1']);
@@ -144,6 +145,7 @@ export interface RealSandbox {
 }
 
 const closeAfter: FakeApi[] = [];
+const made: Array<{ home: string; tmux: Tmux }> = [];
 
 /** The config YAML of a real-Claude sandbox. */
 export function realClaudeConfigYaml(o: {
@@ -215,6 +217,7 @@ export async function createRealSandbox(opts: RealSandboxOptions = {}): Promise<
   const configPath = writeConfig(home, yaml);
   const sharedProjectsDir = path.join(home, 'shared', 'projects');
   const fakeApi = api;
+  made.push({ home, tmux });
   return {
     home,
     configPath,
@@ -232,8 +235,17 @@ export async function createRealSandbox(opts: RealSandboxOptions = {}): Promise<
   };
 }
 
-/** Closes the fake APIs that createRealSandbox started. Call from afterAll. */
+/**
+ * Kills the sandboxes' tmux servers (and so their agents), closes the fake APIs that
+ * createRealSandbox started and removes the sandbox dirs. Call it from the test file's own
+ * `afterAll`: the cleanup that env.ts registers is not run when its first use is inside a
+ * `beforeAll`.
+ */
 export async function closeRealSandboxes(): Promise<void> {
+  for (const { home, tmux } of made.splice(0)) {
+    await tmux.killServer().catch(() => undefined);
+    fs.rmSync(home, { recursive: true, force: true });
+  }
   for (const api of closeAfter.splice(0)) await api.close();
 }
 
@@ -409,7 +421,7 @@ export async function promptAndWait(
 }
 
 export interface GeneratedTranscript {
-  /** The transcript file (in a temp dir removed after the test file, unless `keepIn` is set). */
+  /** The transcript file: in the sandbox, removed by closeRealSandboxes(), unless `keepIn` is set. */
   transcriptPath: string;
   sessionId: string;
   lines: TranscriptLine[];
