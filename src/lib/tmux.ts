@@ -182,8 +182,11 @@ export class Tmux {
   }
 
   /**
-   * The last `lines` non-empty-tail lines of a pane, ANSI stripped, wrapped lines joined.
-   * Trailing blank lines (the unused bottom of the screen) are dropped before counting.
+   * The last `lines` lines of a pane that have text, ANSI stripped, wrapped lines joined,
+   * with the blank lines between them kept. Blank lines are not counted: Claude Code 2.x pins
+   * its input box to the bottom of the screen with blank rows above it, and tmux writes
+   * "Pane is dead" on the last row, so on a 50-row pane a message at the top (a limit, "Not
+   * logged in", "No conversation found") would otherwise fall outside the last 40 rows.
    */
   async capturePane(target: string, lines = 40): Promise<string[]> {
     const history = Math.max(lines, 50) + 200;
@@ -198,7 +201,9 @@ export class Tmux {
     ]);
     const all = stripAnsi(out).replace(/\r/g, '').split('\n');
     while (all.length && all[all.length - 1]!.trim() === '') all.pop();
-    return all.slice(-lines);
+    let start = all.length;
+    for (let counted = 0; start > 0 && counted < lines;) if (all[--start]!.trim()) counted++;
+    return all.slice(start);
   }
 
   /**

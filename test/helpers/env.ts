@@ -13,15 +13,14 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'claude-failover.js');
 
 const cleanups: Array<() => Promise<void> | void> = [];
-let registered = false;
+// Registered when a test file imports this module (collection time). An afterAll registered
+// later, from inside a test or a beforeAll, is never run by vitest: the temp dirs and tmux
+// servers leaked.
+afterAll(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
 function onCleanup(fn: () => Promise<void> | void): void {
   cleanups.push(fn);
-  if (!registered) {
-    registered = true;
-    afterAll(async () => {
-      for (const f of cleanups.splice(0).reverse()) await f();
-    });
-  }
 }
 
 /** A fresh temp dir, removed after the file's tests. */

@@ -1,0 +1,430 @@
+/**
+ * A loopback fake of the Anthropic Messages API for driving the real Claude Code CLI in tests
+ * (`ANTHROPIC_BASE_URL=<url>`). It answers `POST /v1/messages` with Anthropic SSE events,
+ * keyed per bearer token so that accounts can behave differently, records every request, and
+ * answers anything else quickly (never hangs). Nothing here reaches the network.
+ *
+ * Modes (per token, with a default):
+ * - `ok`: a text answer `ECHO: <last user text>` with unified rate-limit headers `allowed`.
+ * - `tool`: a `Bash` tool_use `{"command":"echo hi"}` first; once the tool_result comes back,
+ *   a text answer `TOOL RESULT: <result>`.
+ * - `limit`: 429 `rate_limit_error` with `anthropic-ratelimit-unified-status: rejected` and a
+ *   reset epoch: Claude Code's subscription usage-limit screen.
+ * - `error500-ratelimit`: 500 `api_error` whose message says "rate limit" (a transient error
+ *   Claude Code retries; it must never count as a quota hit).
+ * - `overloaded529`: 529 `overloaded_error` (transient, retried).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+export type FakeMode = 'ok' | 'tool' | 'limit' | 'error500-ratelimit' | 'overloaded529';
+
+export interface FakeUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+export interface FakeApiOptions {
+  /** Mode for tokens without their own (default `ok`). */
+  defaultMode?: FakeMode;
+  /**
+   * Header values of `anthropic-ratelimit-unified-5h-utilization` / `-7d-utilization` on
+   * normal answers. Fractions (0.42 = 42 %): that is what Claude Code 2.1.328 expects; it
+   * multiplies by 100 for the statusline's `used_percentage`.
+   */
+  fiveHourUtilization?: number;
+  sevenDayUtilization?: number;
+  /** Reset epoch (seconds) of the 5 h window, on normal answers and in `limit` mode. */
+  fiveHourResetEpoch?: number;
+  sevenDayResetEpoch?: number;
+  /** Usage numbers reported on every answer (large ones make a conversation look long). */
+  usage?: Partial<FakeUsage>;
+  /** Milliseconds between SSE events (default 5): a visible "working" phase when larger. */
+  eventDelayMs?: number;
+  /** Called with a one-line summary of each request (e.g. `console.error`). */
+  log?: (line: string) => void;
+}
+
+export interface RecordedRequest {
+  at: string;
+  method: string;
+  /** Path with the query string. */
+  url: string;
+  /** The bearer token (or x-api-key) the request carried; null when none. */
+  token: string | null;
+  headers: http.IncomingHttpHeaders;
+  /** Parsed JSON body, or the raw text when it is not JSON, or null when empty. */
+  body: unknown;
+  /** What we answered. */
+  status: number;
+  mode: FakeMode | null;
+}
+
+export interface FakeApi {
+  url: string;
+  port: number;
+  /** Every request, in arrival order. */
+  requests: RecordedRequest[];
+  /** Sets the mode of one bearer token, or of every token without its own with `'default'`. */
+  setMode(tokenOrDefault: string, mode: FakeMode): void;
+  modeFor(token: string | null): FakeMode;
+  /** Changes the pause between SSE events from now on (a long one keeps the TUI working). */
+  setEventDelay(ms: number): void;
+  /** Changes the usage numbers reported from now on. */
+  setUsage(usage: Partial<FakeUsage>): void;
+  /** The `POST /v1/messages` requests, optionally of one token. */
+  messageRequests(token?: string): RecordedRequest[];
+  close(): Promise<void>;
+}
+
+type Json = Record<string, unknown>;
+
+const MODEL_FALLBACK = 'claude-sonnet-4-5';
+
+/** The text of a user message's content (string or blocks), system reminders left out. */
+function userText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  const texts = (content as Json[])
+    .filter((b) => b && b.type === 'text' && typeof b.text === 'string')
+    .map((b) => b.text as string)
+    .filter((t) => !t.trimStart().startsWith('<system-reminder>'));
+  return texts.at(-1) ?? '';
+}
+
+function toolResultText(content: unknown): string | null {
+  if (!Array.isArray(content)) return null;
+  const res = (content as Json[]).find((b) => b && b.type === 'tool_result');
+  if (!res) return null;
+  const c = res.content;
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c))
+    return (c as Json[])
+      .map((b) => (typeof b.text === 'string' ? b.text : ''))
+      .join('')
+      .trim();
+  return '';
+}
+
+function lastUser(body: Json): Json | null {
+  const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : [];
+  for (let i = messages.length - 1; i >= 0; i--)
+    if (messages[i]?.role === 'user') return messages[i]!;
+  return null;
+}
+
+function hasBashTool(body: Json): boolean {
+  return Array.isArray(body.tools) && (body.tools as Json[]).some((t) => t?.name === 'Bash');
+}
+
+/** A single line of text, short, for echoing into a pane. */
+function oneLine(text: string, max = 80): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, max);
+}
+
+const id = (prefix: string) => `${prefix}_fake${randomBytes(8).toString('hex')}`;
+
+type Block =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; name: string; input: Record<string, unknown> };
+
+/** Starts the fake on 127.0.0.1 with an ephemeral port. */
+export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> {
+  const modes = new Map<string, FakeMode>();
+  let defaultMode: FakeMode = opts.defaultMode ?? 'ok';
+  const requests: RecordedRequest[] = [];
+  const now = () => Math.floor(Date.now() / 1000);
+  const fiveHourReset = () => opts.fiveHourResetEpoch ?? now() + 3 * 3600;
+  const sevenDayReset = () => opts.sevenDayResetEpoch ?? now() + 4 * 86400;
+  const usage: FakeUsage = {
+    input_tokens: 12,
+    output_tokens: 8,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    ...opts.usage,
+  };
+  let delay = opts.eventDelayMs ?? 5;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  const modeFor = (token: string | null): FakeMode =>
+    (token !== null ? modes.get(token) : undefined) ?? defaultMode;
+
+  const unifiedAllowed = (): Record<string, string> => ({
+    'anthropic-ratelimit-unified-status': 'allowed',
+    'anthropic-ratelimit-unified-reset': String(fiveHourReset()),
+    'anthropic-ratelimit-unified-representative-claim': 'five_hour',
+    'anthropic-ratelimit-unified-fallback-percentage': '0.5',
+    'anthropic-ratelimit-unified-5h-status': 'allowed',
+    'anthropic-ratelimit-unified-5h-utilization': String(opts.fiveHourUtilization ?? 0.42),
+    'anthropic-ratelimit-unified-5h-reset': String(fiveHourReset()),
+    'anthropic-ratelimit-unified-7d-status': 'allowed',
+    'anthropic-ratelimit-unified-7d-utilization': String(opts.sevenDayUtilization ?? 0.17),
+    'anthropic-ratelimit-unified-7d-reset': String(sevenDayReset()),
+  });
+
+  const sendError = (
+    res: http.ServerResponse,
+    status: number,
+    type: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ) => {
+    const requestId = id('req');
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'request-id': requestId,
+      ...headers,
+    });
+    res.end(JSON.stringify({ type: 'error', error: { type, message }, request_id: requestId }));
+  };
+
+  async function streamMessage(
+    res: http.ServerResponse,
+    model: string,
+    blocks: Block[],
+    stopReason: string,
+  ): Promise<void> {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'request-id': id('req'),
+      ...unifiedAllowed(),
+    });
+    const send = async (event: string, data: Json) => {
+      res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
+      if (delay > 0) await sleep(delay);
+    };
+    await send('message_start', {
+      message: {
+        id: id('msg'),
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usage, output_tokens: 1 },
+      },
+    });
+    await send('ping', {});
+    for (const [index, block] of blocks.entries()) {
+      if (block.type === 'text') {
+        await send('content_block_start', { index, content_block: { type: 'text', text: '' } });
+        // Two deltas, as a real stream has several.
+        const cut = Math.ceil(block.text.length / 2);
+        for (const part of [block.text.slice(0, cut), block.text.slice(cut)])
+          if (part)
+            await send('content_block_delta', { index, delta: { type: 'text_delta', text: part } });
+      } else {
+        await send('content_block_start', {
+          index,
+          content_block: { type: 'tool_use', id: id('toolu'), name: block.name, input: {} },
+        });
+        const json = JSON.stringify(block.input);
+        await send('content_block_delta', {
+          index,
+          delta: { type: 'input_json_delta', partial_json: '' },
+        });
+        await send('content_block_delta', {
+          index,
+          delta: { type: 'input_json_delta', partial_json: json },
+        });
+      }
+      await send('content_block_stop', { index });
+    }
+    await send('message_delta', {
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      usage: { output_tokens: usage.output_tokens },
+    });
+    await send('message_stop', {});
+    res.end();
+  }
+
+  function jsonMessage(res: http.ServerResponse, model: string, text: string): void {
+    res.writeHead(200, { 'content-type': 'application/json', ...unifiedAllowed() });
+    res.end(
+      JSON.stringify({
+        id: id('msg'),
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [{ type: 'text', text }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage,
+      }),
+    );
+  }
+
+  async function messages(res: http.ServerResponse, body: Json, mode: FakeMode): Promise<number> {
+    const model = typeof body.model === 'string' ? body.model : MODEL_FALLBACK;
+    if (mode === 'limit') {
+      const reset = fiveHourReset();
+      sendError(
+        res,
+        429,
+        'rate_limit_error',
+        "This request would exceed your account's rate limit. Please try again later.",
+        {
+          'anthropic-ratelimit-unified-status': 'rejected',
+          'anthropic-ratelimit-unified-reset': String(reset),
+          'anthropic-ratelimit-unified-representative-claim': 'five_hour',
+          'anthropic-ratelimit-unified-5h-status': 'rejected',
+          'anthropic-ratelimit-unified-5h-utilization': '1.02',
+          'anthropic-ratelimit-unified-5h-reset': String(reset),
+          'anthropic-ratelimit-unified-7d-status': 'allowed',
+          'anthropic-ratelimit-unified-7d-utilization': String(opts.sevenDayUtilization ?? 0.17),
+          'anthropic-ratelimit-unified-7d-reset': String(sevenDayReset()),
+          'anthropic-ratelimit-unified-fallback': 'available',
+          'retry-after': String(Math.max(0, reset - now())),
+        },
+      );
+      return 429;
+    }
+    if (mode === 'error500-ratelimit') {
+      sendError(res, 500, 'api_error', 'Internal server error: upstream rate limit exceeded');
+      return 500;
+    }
+    if (mode === 'overloaded529') {
+      sendError(res, 529, 'overloaded_error', 'Overloaded');
+      return 529;
+    }
+    const user = lastUser(body);
+    const toolResult = user ? toolResultText(user.content) : null;
+    let blocks: Block[];
+    let stop = 'end_turn';
+    if (mode === 'tool' && toolResult === null && hasBashTool(body)) {
+      blocks = [
+        { type: 'text', text: 'Running a command.' },
+        { type: 'tool_use', name: 'Bash', input: { command: 'echo hi', description: 'Say hi' } },
+      ];
+      stop = 'tool_use';
+    } else if (toolResult !== null) {
+      blocks = [{ type: 'text', text: `TOOL RESULT: ${oneLine(toolResult)}` }];
+    } else {
+      blocks = [{ type: 'text', text: `ECHO: ${oneLine(user ? userText(user.content) : '')}` }];
+    }
+    if (body.stream === true) await streamMessage(res, model, blocks, stop);
+    else jsonMessage(res, model, blocks.map((b) => (b.type === 'text' ? b.text : '')).join(' '));
+    return 200;
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        let body: unknown = null;
+        if (raw) {
+          try {
+            body = JSON.parse(raw);
+          } catch {
+            body = raw;
+          }
+        }
+        const auth = req.headers.authorization;
+        const token =
+          typeof auth === 'string' && /^Bearer /i.test(auth)
+            ? auth.slice(7).trim()
+            : typeof req.headers['x-api-key'] === 'string'
+              ? req.headers['x-api-key']
+              : null;
+        const url = req.url ?? '/';
+        const pathname = url.split('?')[0]!;
+        const rec: RecordedRequest = {
+          at: new Date().toISOString(),
+          method: req.method ?? 'GET',
+          url,
+          token,
+          headers: req.headers,
+          body,
+          status: 0,
+          mode: null,
+        };
+        requests.push(rec);
+        try {
+          if (req.method === 'POST' && pathname === '/v1/messages') {
+            rec.mode = modeFor(token);
+            rec.status = await messages(res, (body ?? {}) as Json, rec.mode);
+          } else if (req.method === 'POST' && pathname === '/v1/messages/count_tokens') {
+            rec.status = 200;
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ input_tokens: usage.input_tokens }));
+          } else if (req.method === 'HEAD' || pathname === '/') {
+            rec.status = 200;
+            res.writeHead(200, { 'content-type': 'text/plain' });
+            res.end('ok');
+          } else {
+            rec.status = 404;
+            sendError(res, 404, 'not_found_error', `Not found: ${pathname}`);
+          }
+        } catch (err) {
+          rec.status = 500;
+          if (!res.headersSent) sendError(res, 500, 'api_error', (err as Error).message);
+          else res.end();
+        }
+        opts.log?.(
+          `fake-api ${rec.method} ${rec.url} token=${token ? token.slice(0, 20) : '-'} -> ${rec.status}${rec.mode ? ` (${rec.mode})` : ''}`,
+        );
+      })();
+    });
+  });
+  // As an HTTPS proxy (HTTPS_PROXY=<url>), it refuses every tunnel: a test that lets Claude
+  // Code's non-essential traffic run keeps it on this machine, and sees where it would go.
+  server.on('connect', (req: http.IncomingMessage, socket: import('node:net').Socket) => {
+    requests.push({
+      at: new Date().toISOString(),
+      method: 'CONNECT',
+      url: req.url ?? '',
+      token: null,
+      headers: req.headers,
+      body: null,
+      status: 403,
+      mode: null,
+    });
+    opts.log?.(`fake-api CONNECT ${req.url} -> 403`);
+    socket.on('error', () => undefined);
+    socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    setMode(tokenOrDefault, mode) {
+      if (tokenOrDefault === 'default') defaultMode = mode;
+      else modes.set(tokenOrDefault, mode);
+    },
+    modeFor,
+    setEventDelay(ms) {
+      delay = ms;
+    },
+    setUsage(u) {
+      Object.assign(usage, u);
+    },
+    messageRequests(token) {
+      return requests.filter(
+        (r) =>
+          r.method === 'POST' &&
+          r.url.split('?')[0] === '/v1/messages' &&
+          (token === undefined || r.token === token),
+      );
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
