@@ -51,7 +51,7 @@ describe('command line', () => {
 
   it('a command that is not built yet says so and exits 1, never 0', async () => {
     const home = tempDir();
-    for (const args of [['swap'], ['tick'], ['dispatch', '--dry-run']]) {
+    for (const args of [['swap'], ['tick'], ['janitor', '--dry-run']]) {
       const res = await runCli(args, { home });
       expect(res.exitCode, args.join(' ')).toBe(1);
       expect(res.stderr).toContain('is not implemented yet');
