@@ -93,6 +93,11 @@ export interface DispatchReport {
   errors: DispatchError[];
   /** The sessions of projects with work waiting, idle or not, and why. */
   sessions: SessionIdleness[];
+  /**
+   * Sessions that were idle in the scan but passed over at hand-out time: another dispatch
+   * was handing them a task, or had just done so.
+   */
+  passed: Array<{ session: string; reason: string }>;
   warnings: string[];
 }
 
@@ -179,6 +184,7 @@ export async function runDispatch(
     skipped: [],
     errors: [],
     sessions: [],
+    passed: [],
     warnings: [],
   };
   const state = ctx.state.read();
@@ -224,7 +230,7 @@ export async function runDispatch(
         continue;
       }
       const moved = failTaskFile(ctx, project, t.id, reason, { by: 'dispatch' });
-      if (moved)
+      if (moved?.by === 'us')
         report.failed.push({ task: t.id, project: project.name, reason, path: moved.path });
     }
     runs.push({
@@ -272,7 +278,10 @@ export async function runDispatch(
       work.map(async ({ run, session }) => {
         const outcome = await handOut(ctx, report, run, session, idleness.get(session.name)!);
         if (outcome === true) gotTask.add(session.name);
-        else if (typeof outcome === 'string') passed.set(session.name, outcome);
+        else if (typeof outcome === 'string') {
+          passed.set(session.name, outcome);
+          report.passed.push({ session: session.name, reason: outcome });
+        }
       }),
     );
   }
@@ -373,7 +382,7 @@ async function handOut(
       } catch (err) {
         if (err instanceof TaskFileError) {
           const moved = failTaskFile(ctx, project, t.id, err.reason, { by: 'dispatch' });
-          if (moved)
+          if (moved?.by === 'us')
             report.failed.push({
               task: t.id,
               project: project.name,

@@ -272,15 +272,16 @@ export function removeDispatchMarker(projectPath: string, taskId: string): boole
  * name is taken (or, with `sidecars`, when one of `<name><suffix>` exists): a file is never
  * overwritten. The move is a hard link followed by an unlink of the source, so the content
  * always has at least one name; when two processes move the same file at once, the one whose
- * unlink fails removes its own extra link and gets null, so exactly one copy remains. Returns
- * the new id and path, or null when the source was gone (someone else moved it first).
+ * unlink fails removes its own extra link, so exactly one copy remains. Returns the new id
+ * and path (`by: 'other'` when another process is moving this very file to that name right
+ * now), or null when the source was gone (someone else moved it first).
  */
 export function moveTaskFile(
   src: string,
   destDir: string,
   id: string,
   sidecars: readonly string[] = [],
-): { id: string; path: string } | null {
+): { id: string; path: string; by: 'us' | 'other' } | null {
   fs.mkdirSync(destDir, { recursive: true });
   for (let n = 1; n < 10_000; n++) {
     const name = n === 1 ? id : `${id}~${n}`;
@@ -290,7 +291,11 @@ export function moveTaskFile(
       fs.linkSync(src, dest);
     } catch (err) {
       const code = errno(err);
-      if (code === 'EEXIST') continue;
+      if (code === 'EEXIST') {
+        // The same file under that name: another process is in the middle of this move.
+        if (sameFile(src, dest)) return { id: name, path: dest, by: 'other' };
+        continue;
+      }
       if (code === 'ENOENT') return null;
       if (!NO_LINKS.has(code ?? '')) throw err;
       // No hard links here: check, then rename (the small race is the filesystem's limit).
@@ -301,7 +306,7 @@ export function moveTaskFile(
         if (errno(err2) === 'ENOENT') return null;
         throw err2;
       }
-      return { id: name, path: dest };
+      return { id: name, path: dest, by: 'us' };
     }
     try {
       fs.unlinkSync(src);
@@ -311,9 +316,19 @@ export function moveTaskFile(
       fs.rmSync(dest, { force: true });
       return null;
     }
-    return { id: name, path: dest };
+    return { id: name, path: dest, by: 'us' };
   }
   throw new Error(`${destDir}: no free name for task ${id}`);
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = fs.lstatSync(a);
+    const y = fs.lstatSync(b);
+    return x.ino === y.ino && x.dev === y.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** Where a task's attempt count and hand-out history live, across requeues and moves. */

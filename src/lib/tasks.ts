@@ -194,8 +194,9 @@ export interface FailInfo {
 /**
  * Moves `inbox/<id>.md` to `failed/` (under a free name: `<id>~2.md` when `<id>` is taken)
  * with a `.error.txt` beside it whose first line is `reason`, and records `task.failed`.
- * Returns the new id and path, or null when the file was already gone (another process
- * moved it). The marker, if any, is left to the caller.
+ * Returns the new id and path (`by: 'other'` when another process is failing this same file
+ * at this moment; that one writes the error and the event), or null when the file was
+ * already gone. The marker, if any, is left to the caller.
  */
 export function failTaskFile(
   ctx: Context,
@@ -203,14 +204,15 @@ export function failTaskFile(
   id: string,
   reason: string,
   info: FailInfo,
-): { id: string; path: string } | null {
+): { id: string; path: string; by: 'us' | 'other' } | null {
   const moved = moveTaskFile(
     taskPath(project.path, 'inbox', id),
     queuePaths(project.path).failed,
     id,
     [ERROR_SUFFIX],
   );
-  if (!moved) return null;
+  // Gone, or another process is failing it right now (that one writes the error and event).
+  if (!moved || moved.by === 'other') return moved;
   const at = ctx.clock.now().toISOString();
   const lines = [
     reason,
@@ -281,6 +283,7 @@ export async function completeTask(
     return { ...base, action: 'already-done', path: loc.path! };
   }
   const moved = moveTaskFile(loc.path!, queuePaths(project.path).done, id);
+  if (moved?.by === 'other') return { ...base, action: 'already-done', path: moved.path };
   if (!moved) {
     // Someone moved it at the same moment; say where it went.
     const again = locateIn(project, id);
@@ -336,6 +339,7 @@ export async function failTask(
     account: marker?.account ?? null,
     attempt: marker?.attempt ?? null,
   });
+  if (moved?.by === 'other') return { ...base, action: 'already-failed', path: moved.path };
   if (!moved) {
     const again = locateIn(project, id);
     if (again?.folder === 'failed') return { ...base, action: 'already-failed', path: again.path! };
@@ -532,11 +536,17 @@ function linkInto(src: string, dest: string): void {
   fs.unlinkSync(src);
 }
 
+/**
+ * Takes a requeued task off its session's status.json entry. The entry goes back to idle
+ * too: the hand-out is over, and a prompt that never arrived would fire no hook to say so.
+ * An agent that is in fact still busy shows it in its pane (and its next hook), which the
+ * idle check reads before anything is handed to it.
+ */
 async function dropTask(ctx: Context, project: Project, session: string, id: string) {
   if (!projectSessions(ctx.config, project.name).includes(session)) return;
   await updateAgentStatus(project.path, session, (prev) =>
     prev && prev.task === id
-      ? { ...prev, task: null, updatedAt: ctx.clock.now().toISOString() }
+      ? { ...prev, state: 'idle', task: null, updatedAt: ctx.clock.now().toISOString() }
       : (prev ?? null),
   );
 }
