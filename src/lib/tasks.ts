@@ -463,7 +463,13 @@ export async function requeueTask(
       );
       removeDispatchMarker(project.path, id);
       if (marker) await dropTask(ctx, project, marker.session, id);
-      return { ...base, from: 'inbox', action: 'failed', attempts, path: moved?.path ?? null };
+      if (!moved) {
+        // It left the inbox meanwhile (its agent finished it, say): nothing to give up on.
+        const now = locateIn(project, id);
+        const action = 'unchanged' as const;
+        return { ...base, from: 'inbox', action, attempts, path: now?.path ?? null };
+      }
+      return { ...base, from: 'inbox', action: 'failed', attempts, path: moved.path };
     }
     removeDispatchMarker(project.path, id);
     if (marker) await dropTask(ctx, project, marker.session, id);
