@@ -316,6 +316,11 @@ describe('task done / fail', () => {
     expect(rq).toMatchObject({ action: 'requeued', from: 'failed', attempts: 0 });
     expect(ls(sb.api, 'inbox')).toEqual(['bad.md']);
     expect(ls(sb.api, 'failed')).toEqual([]);
+    // Nothing is deleted: the old reason is kept beside the attempts record.
+    expect(ls(sb.api, 'attempts')).toEqual([
+      expect.stringMatching(/^bad\.\d{8}-\d{6}\.error\.txt$/),
+      'bad.json',
+    ]);
     expect(readTaskAttempts(sb.api, 'bad').history.at(-1)?.reason).toContain(
       'it had failed: the API is down',
     );

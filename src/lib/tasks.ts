@@ -21,6 +21,7 @@ import {
   moveTaskFile,
   queuePaths,
   readDispatchMarker,
+  attemptsPath,
   readTaskAttempts,
   removeDispatchMarker,
   taskIdOf,
@@ -392,7 +393,8 @@ export interface RequeueResult {
  *   `failed/` with the reason. The session's status.json entry drops the task.
  * - In `inbox/` without a marker: nothing to do (`unchanged`).
  * - In `done/` or `failed/`: moved back to `inbox/` with a fresh count (an operator's
- *   decision to run it again); the old error text is kept in the history. Refused when
+ *   decision to run it again); the old `.error.txt` moves to
+ *   `attempts/<id>.<time>.error.txt` and its first line into the history. Refused when
  *   `inbox/` already has that id.
  * - Only a marker left (its task moved on): the marker is removed.
  */
@@ -505,8 +507,20 @@ export async function requeueTask(
   });
   record.attempts = 0;
   writeTaskAttempts(project.path, id, record);
-  // The error text is in the history now; failed/ keeps only tasks that are failed.
-  if (oldError !== null) fs.rmSync(errFile, { force: true });
+  // failed/ keeps only what is failed: the old reason moves beside the attempts record.
+  if (oldError !== null) {
+    try {
+      fs.renameSync(
+        errFile,
+        path.join(
+          path.dirname(attemptsPath(project.path, id)),
+          `${id}.${stamp(new Date(now))}.error.txt`,
+        ),
+      );
+    } catch {
+      // already moved by a concurrent requeue
+    }
+  }
   event(ctx, 'task.requeued', {
     task: id,
     project: project.name,
