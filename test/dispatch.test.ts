@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { readAgentStatus } from '../src/lib/agent-status.js';
 import { deliverTaskPrompt, type DispatchReport } from '../src/lib/dispatch.js';
 import { readEvents } from '../src/lib/events.js';
+import { isSessionIdle } from '../src/lib/idle.js';
 import { renderPrompt } from '../src/lib/prompt.js';
 import { simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
 
@@ -175,6 +176,12 @@ describe('dispatch: what goes where (dry runs)', () => {
     expect(r.sessions.find((s) => s.session === 'ccl-0')?.reason).toBe(
       `account primary is exhausted until ${future}`,
     );
+    // Swap's "idle moment" asks about the agent alone.
+    const state = ctx.state.read();
+    expect(await isSessionIdle(ctx, state, new Date(), 'ccl-0')).toMatchObject({ idle: false });
+    expect(
+      await isSessionIdle(ctx, state, new Date(), 'ccl-0', { accountCheck: false }),
+    ).toMatchObject({ idle: true, source: 'hooks', account: 'primary' });
 
     // Draining: its statusline usage is past quota.drainAt (90%).
     await ctx.state.update((st) => {

@@ -28,6 +28,7 @@ export async function dispatch(
     out.print(
       `${r.dryRun ? 'would dispatch' : 'dispatched'} ${name(a.project, a.task, a.task)} -> ${a.session} (${a.account}, attempt ${a.attempt})`,
     );
+  for (const p of r.passed) out.debug(`${p.session} passed over: ${p.reason}`);
   const waiting = r.skipped.filter((s) => s.task !== null);
   if (waiting.length) {
     const byReason = new Map<string, number>();

@@ -48,6 +48,11 @@ export interface IdleInputs {
   paneCheck?: boolean;
   /** Pane lines to read (default 20). */
   paneLines?: number;
+  /**
+   * Whether the account must take work (default true). Swap's "idle moment" asks with false:
+   * the account it waits to leave is the very one that no longer takes work.
+   */
+  accountCheck?: boolean;
 }
 
 /**
@@ -148,10 +153,11 @@ export async function sessionIdleness(
         return no(pane.dead ? 'its agent exited (dead pane)' : `back at ${pane.currentCommand}`);
       const held = markersOf(s.projectPath).find((m) => m.session === s.name);
       if (held) return { ...no(`holds task ${held.taskId}`), task: held.taskId };
-      for (const a of names) {
-        const why = reasonOfAccount(a);
-        if (why) return no(why);
-      }
+      if (inputs.accountCheck ?? true)
+        for (const a of names) {
+          const why = reasonOfAccount(a);
+          if (why) return no(why);
+        }
       const hook = status.sessions[s.name];
       if (hook?.state === 'working')
         return { ...no('working (hooks)'), source: 'hooks' as const, task: hook.task };
@@ -181,4 +187,17 @@ export async function idleSessions(
   inputs: IdleInputs = {},
 ): Promise<SessionIdleness[]> {
   return (await sessionIdleness(ctx, state, now, inputs)).filter((s) => s.idle);
+}
+
+/** One session's idleness by name (see `sessionIdleness`); throws for an unknown name. */
+export async function isSessionIdle(
+  ctx: Context,
+  state: State,
+  now: Date,
+  name: string,
+  inputs: Omit<IdleInputs, 'sessions'> = {},
+): Promise<SessionIdleness> {
+  const session = ctx.config.sessions.find((s) => s.name === name);
+  if (!session) throw new Error(`unknown session '${name}'`);
+  return (await sessionIdleness(ctx, state, now, { ...inputs, sessions: [session] }))[0]!;
 }

@@ -32,7 +32,7 @@ import {
   type QueueFolder,
 } from './queue-files.js';
 import { updateAgentStatus } from './signals.js';
-import { compareTasks, scanInbox } from './task-scan.js';
+import { scanInbox } from './task-scan.js';
 
 export type Project = Config['projects'][number];
 
@@ -783,5 +783,3 @@ export async function listTasks(ctx: Context, project?: string): Promise<TaskLis
   }
   return out;
 }
-
-export { compareTasks };
