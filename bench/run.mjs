@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCheckpoint } from './checkpoint.mjs';
+import { benchDispatch } from './dispatch.mjs';
 import { compare } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -40,6 +41,7 @@ try {
   fs.rmSync(home, { recursive: true, force: true });
 }
 rows.push(benchCheckpoint({ root, runs }));
+rows.push(...benchDispatch({ root, runs }));
 
 const header = '| figure | value | baseline | result | target | met |\n|---|---|---|---|---|---|';
 const lines = rows.map(

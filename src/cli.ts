@@ -180,37 +180,90 @@ export function buildProgram(): Command {
   program
     .command('dispatch')
     .description('hand inbox tasks to idle sessions')
-    .option('--dry-run', 'print what would be dispatched')
-    .action(action(notYet('dispatch')));
+    .option('--dry-run', 'print what would be dispatched and change nothing')
+    .action(
+      action(async ([opts], globals, out) => {
+        const { dispatch } = await import('./commands/dispatch.js');
+        return dispatch(opts as { dryRun?: boolean }, globals, out);
+      }),
+    );
 
-  const task = program.command('task').description('task queue helpers');
+  const task = program
+    .command('task')
+    .description('task queue helpers')
+    .addHelpText('after', '\nAn id that starts with "-" goes after "--": task done -- -my-task');
   task
     .command('add <project> [file]')
     .description('queue a task (from a file, or - for stdin)')
-    .option('--id <id>', 'task id (default: from the file name or a timestamp)')
+    .option('--id <id>', 'task id (default: from the file name, or a timestamp and a slug)')
     .option('--priority <n>', 'higher goes first')
     .option('--session <name>', 'pin it to one session')
-    .action(action(notYet('task add')));
+    .action(
+      action(async ([project, file, opts], globals, out) => {
+        const { taskAdd } = await import('./commands/task.js');
+        return taskAdd(
+          project as string,
+          file as string | undefined,
+          opts as { id?: string; priority?: string; session?: string },
+          globals,
+          out,
+        );
+      }),
+    );
   task
     .command('list')
     .description('pending, dispatched, done and failed tasks')
     .option('--project <name>', 'only this project')
-    .action(action(notYet('task list')));
+    .action(
+      action(async ([opts], globals, out) => {
+        const { taskList } = await import('./commands/task.js');
+        return taskList(opts as { project?: string }, globals, out);
+      }),
+    );
   task
     .command('done <id>')
     .description('mark a task done (what an agent runs when it finishes)')
     .option('--session <name>', 'default: $CLAUDE_FAILOVER_SESSION')
-    .action(action(notYet('task done')));
+    .option('--project <name>', 'default: the project that has the id')
+    .action(
+      action(async ([id, opts], globals, out) => {
+        const { taskDone } = await import('./commands/task.js');
+        return taskDone(id as string, opts as { session?: string; project?: string }, globals, out);
+      }),
+    );
   task
     .command('fail <id>')
     .description('mark a task failed')
     .requiredOption('--reason <text>', 'why it failed')
     .option('--session <name>', 'default: $CLAUDE_FAILOVER_SESSION')
-    .action(action(notYet('task fail')));
+    .option('--project <name>', 'default: the project that has the id')
+    .action(
+      action(async ([id, opts], globals, out) => {
+        const { taskFail } = await import('./commands/task.js');
+        return taskFail(
+          id as string,
+          opts as { reason: string; session?: string; project?: string },
+          globals,
+          out,
+        );
+      }),
+    );
   task
     .command('requeue <id>')
-    .description('put a task back in the queue')
-    .action(action(notYet('task requeue')));
+    .description('put a task back in the queue (from failed/ or done/, or undo its hand-out)')
+    .option('--project <name>', 'default: the project that has the id')
+    .option('--reason <text>', 'why, for the record')
+    .action(
+      action(async ([id, opts], globals, out) => {
+        const { taskRequeue } = await import('./commands/task.js');
+        return taskRequeue(
+          id as string,
+          opts as { project?: string; reason?: string },
+          globals,
+          out,
+        );
+      }),
+    );
 
   program
     .command('checkpoint [names...]')

@@ -23,7 +23,9 @@
  * A prompt that names a task file (`... the task in /path/x.md ...`) is "carried out": the
  * file may hold `sim-work: 2s`, `sim-say: text` and `sim-tool: <command>` lines, and a
  * `run: claude-failover ...` at the end of the prompt is executed (argv, no shell), as an
- * agent would. Prompts starting with `/sim` steer it in tests: `/sim say TEXT`,
+ * agent would. Paths and commands are read as shell words (quotes, `$'...'` and backslash
+ * escapes are honoured; nothing is expanded), which is how the prompt writes a task id such
+ * as `it's $(x)` or one with a newline. The command is what follows the first `run:`. Prompts starting with `/sim` steer it in tests: `/sim say TEXT`,
  * `/sim print TEXT` (pane only: no hook, no transcript), `/sim limit TEXT`,
  * `/sim error500 N`, `/sim sleep MS`, `/sim crash CODE`.
  */
@@ -249,12 +251,93 @@ async function spin(ms: number, label = 'Working'): Promise<boolean> {
   return true;
 }
 
-/** Splits `run: <command ...>` into argv; quotes are honoured, nothing is interpreted. */
+const ANSI_C_ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  a: '\u0007',
+  b: '\b',
+  e: '\u001b',
+  E: '\u001b',
+  f: '\f',
+  v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '?': '?',
+};
+
+/**
+ * Reads one shell word starting at `text[i]` (after any blanks) the way bash reads it, but
+ * expands nothing: bare characters (a backslash escapes the next one), '...', "..." (where
+ * \\, \", \$ and \` are escapes) and ANSI-C $'...' (\n, \xHH, \uHHHH, ...). `$(...)`,
+ * backticks and `;` are just characters of the word, as they are inside quotes.
+ */
+function readWord(text: string, start: number): { word: string; end: number } | null {
+  let i = start;
+  while (i < text.length && /[ \t\n]/.test(text[i]!)) i++;
+  if (i >= text.length) return null;
+  let word = '';
+  while (i < text.length && !/[ \t\n]/.test(text[i]!)) {
+    const c = text[i]!;
+    if (c === "'") {
+      const close = text.indexOf("'", i + 1);
+      const end = close < 0 ? text.length : close;
+      word += text.slice(i + 1, end);
+      i = end + 1;
+    } else if (c === '$' && text[i + 1] === "'") {
+      i += 2;
+      while (i < text.length && text[i] !== "'") {
+        if (text[i] !== '\\') {
+          word += text[i++];
+          continue;
+        }
+        const e = text[i + 1] ?? '';
+        const hex = (n: number) => {
+          const m = new RegExp(`^[0-9a-fA-F]{1,${n}}`).exec(text.slice(i + 2));
+          if (!m) return '\\' + e;
+          i += m[0].length;
+          return String.fromCodePoint(parseInt(m[0], 16));
+        };
+        if (e === 'x') word += hex(2);
+        else if (e === 'u') word += hex(4);
+        else if (e === 'U') word += hex(8);
+        else word += ANSI_C_ESCAPES[e] ?? `\\${e}`;
+        i += 2;
+      }
+      i++;
+    } else if (c === '"') {
+      i++;
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === '\\' && '\\"$`'.includes(text[i + 1] ?? '')) i++;
+        word += text[i++];
+      }
+      i++;
+    } else if (c === '\\') {
+      word += text[i + 1] ?? '';
+      i += 2;
+    } else {
+      word += c;
+      i++;
+    }
+  }
+  return { word, end: i };
+}
+
+/** Splits `run: <command ...>` into argv with shell quoting (see readWord), expanding nothing. */
 function splitArgv(text: string): string[] {
   const argv: string[] = [];
-  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  for (const m of text.matchAll(re)) argv.push(m[1] ?? m[2] ?? m[3]!);
+  for (let w = readWord(text, 0); w; w = readWord(text, w.end)) argv.push(w.word);
   return argv;
+}
+
+/** The task file a prompt names: the first absolute `.md` path after "task in" or "read". */
+function taskPathOf(prompt: string): string | undefined {
+  for (const m of prompt.matchAll(/\b(?:task in|task file|read)\s+/gi)) {
+    const w = readWord(prompt, m.index + m[0].length)?.word.replace(/[.,;:)]+$/, '');
+    if (w?.startsWith('/') && w.endsWith('.md')) return w;
+  }
+  return undefined;
 }
 
 const CLI = path.resolve(
@@ -356,7 +439,7 @@ async function turn(prompt: string): Promise<void> {
   let reply = 'Done.';
   let workMs = directive?.[1] === 'sleep' ? num(directive[2], TURN_MS) : TURN_MS;
   if (directive?.[1] === 'say') reply = directive[2]!.trim();
-  const taskPath = /\b(?:task in|task file|read)\s+(\/\S+?\.md)\b/i.exec(prompt)?.[1];
+  const taskPath = taskPathOf(prompt);
   const tool: string[] = [];
   if (taskPath) {
     let text = '';

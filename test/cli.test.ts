@@ -49,12 +49,12 @@ describe('command line', () => {
     expect(groups[2]!.stdout).toMatch(/add[\s\S]*list[\s\S]*done[\s\S]*fail[\s\S]*requeue/);
   });
 
-  it('a command that is not built yet says so and exits 1, never 0', async () => {
+  it('an unknown command or option is a usage error (exit 2), never a silent 0', async () => {
     const home = tempDir();
-    for (const args of [['tick'], ['dispatch', '--dry-run']]) {
+    for (const args of [['frobnicate'], ['status', '--frob'], ['task', 'fail', 'x']]) {
       const res = await runCli(args, { home });
-      expect(res.exitCode, args.join(' ')).toBe(1);
-      expect(res.stderr).toContain('is not implemented yet');
+      expect(res.exitCode, args.join(' ')).toBe(2);
+      expect(res.stderr).toMatch(/unknown (command|option)|required option/);
     }
   });
 

@@ -125,7 +125,7 @@ export const NOTIFY_EVENTS_DEFAULT = [
 ];
 
 export const DEFAULT_DISPATCH_PROMPT =
-  'Read the task in {taskPath} and carry it out. When it is finished, run: claude-failover task done {taskId}';
+  'Read the task in {taskPath} and carry it out. When it is finished, run: claude-failover task done -- {taskId}';
 export const DEFAULT_RESUME_PROMPT =
   'You were moved to another account after a usage limit. Continue the task in {taskPath} from where you stopped.';
 

@@ -38,6 +38,8 @@ export interface SimSandbox {
   project: string;
   stateDir: string;
   accountDir(name: string): string;
+  /** The path of a project: `api` (the default one) or one of `opts.projects`. */
+  projectPath(name: string): string;
   /** Runs the built CLI with this sandbox's config. */
   cli(
     args: string[],
@@ -63,6 +65,8 @@ export interface SimOptions {
   accounts?: string[];
   /** agent.stopTimeout (default 4s). */
   stopTimeout?: string;
+  /** More projects besides `api`, each with its sessions (a name pattern such as `w{0..1}`). */
+  projects?: Array<{ name: string; sessions: string }>;
 }
 
 /** Builds the sandbox; run `setup` yourself if the test needs hooks (most do). */
@@ -72,6 +76,14 @@ export function simSandbox(opts: SimOptions = {}): SimSandbox {
   const project = path.join(home, 'src', 'api');
   fs.mkdirSync(project, { recursive: true });
   const stateDir = path.join(home, 'state');
+  const projectPath = (name: string) => (name === 'api' ? project : path.join(home, 'src', name));
+  for (const p of opts.projects ?? []) fs.mkdirSync(projectPath(p.name), { recursive: true });
+  const extraProjects = (opts.projects ?? [])
+    .map((p) => `\n  - { name: ${p.name}, path: ${projectPath(p.name)} }`)
+    .join('');
+  const extraSessions = (opts.projects ?? [])
+    .map((p) => `\n  - { name: '${p.sessions}', project: ${p.name} }`)
+    .join('');
   const agentEnv = { SIM_START_MS: '150', SIM_TURN_MS: '300', ...opts.agentEnv };
   const yaml = `stateDir: ${home}/state
 sharedProjectsDir: ${home}/shared/projects
@@ -88,9 +100,9 @@ ${(opts.accounts ?? ['primary', 'backup'])
   .map((a, i) => `  - { name: ${a}, configDir: ${home}/accounts/${a}, priority: ${i + 1} }`)
   .join('\n')}
 projects:
-  - { name: api, path: ${project} }
+  - { name: api, path: ${project} }${extraProjects}
 sessions:
-  - { name: '${opts.sessions ?? 'ccl-{0..1}'}', project: api }
+  - { name: '${opts.sessions ?? 'ccl-{0..1}'}', project: api }${extraSessions}
 lock: { waitFor: 5s, staleAfter: 2s }
 ${opts.extra ?? ''}`;
   const configFile = path.join(home, 'config.yaml');
@@ -103,6 +115,7 @@ ${opts.extra ?? ''}`;
     project,
     stateDir,
     accountDir: (name) => path.join(home, 'accounts', name),
+    projectPath,
     cli: (args, o = {}) =>
       runCli(['-c', configFile, ...args], { home, env: o.env, input: o.input }),
     config: () => parseConfigText(yaml, configFile, { env: { ...process.env, HOME: home } }),

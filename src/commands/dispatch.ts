@@ -1,0 +1,49 @@
+import { createContext, type GlobalOptions } from '../lib/context.js';
+import { runDispatch } from '../lib/dispatch.js';
+import type { Output } from '../lib/output.js';
+import { showId } from '../lib/prompt.js';
+
+/** `dispatch [--dry-run]`: exit 1 when a prompt could not be delivered, else 0. */
+export async function dispatch(
+  opts: { dryRun?: boolean },
+  globals: GlobalOptions,
+  out: Output,
+): Promise<number> {
+  const ctx = await createContext(globals, out);
+  const r = await runDispatch(ctx, { dryRun: opts.dryRun });
+  for (const w of r.warnings) out.warn(w);
+  const name = (project: string, task: string | null, file: string) =>
+    `${project}/${showId(task ?? file)}`;
+  for (const f of r.failed)
+    out.warn(
+      `${name(f.project, f.task, f.task)}: ${f.reason}: ${r.dryRun ? 'would move it' : 'moved it'} to failed/`,
+    );
+  for (const e of r.errors)
+    out.error(`${name(e.project, e.task, e.task)} -> ${e.session}: ${e.reason}; it stays queued`);
+  if (globals.json) {
+    out.printJson(r);
+    return r.errors.length ? 1 : 0;
+  }
+  for (const a of r.assignments)
+    out.print(
+      `${r.dryRun ? 'would dispatch' : 'dispatched'} ${name(a.project, a.task, a.task)} -> ${a.session} (${a.account}, attempt ${a.attempt})`,
+    );
+  for (const p of r.passed) out.debug(`${p.session} passed over: ${p.reason}`);
+  const waiting = r.skipped.filter((s) => s.task !== null);
+  if (waiting.length) {
+    const byReason = new Map<string, number>();
+    for (const s of waiting) {
+      const key = s.reason
+        .replace(/ \(.*\)$/, '')
+        .replace(/^already dispatched to .*/, 'dispatched');
+      byReason.set(key, (byReason.get(key) ?? 0) + 1);
+    }
+    out.print(
+      `${waiting.length} not handed out: ${[...byReason].map(([k, n]) => `${n} ${k}`).join(', ')}`,
+    );
+    for (const s of waiting) out.debug(`  ${name(s.project, s.task, s.file)}: ${s.reason}`);
+  }
+  if (!r.assignments.length && !waiting.length && !r.failed.length)
+    out.print('nothing to dispatch');
+  return r.errors.length ? 1 : 0;
+}
