@@ -3,7 +3,7 @@
  * pays for what runs. Commands return data or throw CliError; only `main` picks the exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, EXIT, NotImplementedError } from './lib/errors.js';
+import { CliError, EXIT } from './lib/errors.js';
 import { Output } from './lib/output.js';
 import type { GlobalOptions } from './lib/context.js';
 
@@ -28,12 +28,6 @@ function action(runner: Runner) {
     activeOutput = out;
     const code = await runner(all.slice(0, -1), globals, out);
     if (typeof code === 'number') process.exitCode = code;
-  };
-}
-
-function notYet(name: string): Runner {
-  return async () => {
-    throw new NotImplementedError(name);
   };
 }
 
@@ -67,7 +61,12 @@ export function buildProgram(): Command {
     .command('demo')
     .description('run the main job in a throwaway sandbox: tasks, a quota hit, a swap')
     .option('--keep', 'leave the sandbox in place')
-    .action(action(notYet('demo')));
+    .action(
+      action(async ([opts], globals, out) => {
+        const { demo } = await import('./commands/demo.js');
+        return demo(opts as { keep?: boolean }, globals, out);
+      }),
+    );
 
   program
     .command('doctor')
@@ -279,7 +278,12 @@ export function buildProgram(): Command {
     .command('janitor')
     .description('clean stale markers, archive done tasks, prune checkpoints, rotate logs')
     .option('--dry-run', 'list the actions without doing them')
-    .action(action(notYet('janitor')));
+    .action(
+      action(async ([opts], globals, out) => {
+        const { janitor } = await import('./commands/janitor.js');
+        return janitor(opts as { dryRun?: boolean }, globals, out);
+      }),
+    );
 
   const notify = program.command('notify').description('notifications');
   notify
@@ -371,7 +375,12 @@ export function buildProgram(): Command {
   program
     .command('tick')
     .description('one full cycle: watch, quota check, dispatch, checkpoint, janitor, outbox')
-    .action(action(notYet('tick')));
+    .action(
+      action(async (_args, globals, out) => {
+        const { tick } = await import('./commands/tick.js');
+        return tick(globals, out);
+      }),
+    );
 
   return program;
 }

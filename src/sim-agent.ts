@@ -324,6 +324,29 @@ function readWord(text: string, start: number): { word: string; end: number } | 
   return { word, end: i };
 }
 
+/** The `run:` command of an earlier prompt in this conversation about the same task file. */
+function earlierRunFor(taskPath: string): string | undefined {
+  let lines: string[] = [];
+  try {
+    lines = fs.readFileSync(transcript, 'utf8').trim().split('\n');
+  } catch {
+    return undefined;
+  }
+  for (const line of lines.reverse()) {
+    try {
+      const e = JSON.parse(line) as { type?: string; message?: { content?: unknown } };
+      const c = e.message?.content;
+      if (e.type !== 'user' || typeof c !== 'string') continue;
+      if (taskPathOf(c) !== taskPath) continue;
+      const run = /\brun:\s*(.+)$/m.exec(c)?.[1]?.trim();
+      if (run) return run;
+    } catch {
+      // a torn line
+    }
+  }
+  return undefined;
+}
+
 /** Splits `run: <command ...>` into argv with shell quoting (see readWord), expanding nothing. */
 function splitArgv(text: string): string[] {
   const argv: string[] = [];
@@ -471,8 +494,10 @@ async function turn(prompt: string): Promise<void> {
     });
   }
   if (!(await spin(workMs))) return endTurn(true);
-  // "When it is finished, run: <command>": an agent runs it, and so do we.
-  const run = /\brun:\s*(.+)$/m.exec(prompt)?.[1]?.trim();
+  // "When it is finished, run: <command>": an agent runs it, and so do we. A prompt that
+  // only says to continue a task (after a swap) relies on what the conversation said before.
+  const run =
+    /\brun:\s*(.+)$/m.exec(prompt)?.[1]?.trim() ?? (taskPath ? earlierRunFor(taskPath) : undefined);
   if (run && taskPath) {
     const id = `toolu_sim_${randomUUID().slice(0, 8)}`;
     assistant([{ type: 'tool_use', id, name: 'Bash', input: { command: run } }]);

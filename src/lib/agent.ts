@@ -101,7 +101,7 @@ const PROMPT_RE = /^\s*(?:│\s*>[\s\u00a0]|❯(?:[\s\u00a0]|$))/;
 const WORKING_RE = /esc to interrupt/i;
 const BLOCKING_SCREENS: Array<[RegExp, string]> = [
   [
-    /Select login method|Please run \/login|Login expired|Invalid API key|OAuth token has expired/i,
+    /Select login method|Not logged in|Please run \/login|Login expired|Invalid API key|OAuth token has expired/i,
     'login',
   ],
   [/Resume full session as-is|Resume from summary/i, 'resume-dialog'],
@@ -118,24 +118,31 @@ export type PaneScreen =
 // A menu row (`❯ 1. Yes, I trust this folder`) carries the glyph but is not the input line.
 const MENU_ROW_RE = /^\s*❯\s*\d+\.\s/;
 
+// An answer from the model: what clears an earlier "Please run /login".
+const ANSWER_RE = /^\s*[●⏺]\s/;
+
 /**
- * Reads a pane's last lines as a state. A blocking screen (login, trust, the resume dialog)
- * counts only while no input line is drawn below it: once answered, its text may linger
- * above the prompt. "esc to interrupt" anywhere means a turn is running (the spinner sits
- * above the input box, which Claude Code always draws).
+ * Reads a pane's last lines as a state. A dialog (trust, the resume dialog, the bypass
+ * confirmation) counts only while no input line is drawn below it: once answered, its text
+ * may linger above the prompt. A login error ("Not logged in · Please run /login") counts
+ * until an answer from the model follows it, because Claude Code keeps drawing its input box
+ * under it although nothing can be done without a login. "esc to interrupt" anywhere means a
+ * turn is running (the spinner and footer sit around the input box, always drawn).
  */
 export function readScreen(lines: readonly string[]): PaneScreen {
   let blocking: { idx: number; name: PaneScreen } | null = null;
   let lastPrompt = -1;
+  let lastAnswer = -1;
   let working = false;
   lines.forEach((line, idx) => {
     for (const [re, name] of BLOCKING_SCREENS)
       if (re.test(line)) blocking = { idx, name: name as PaneScreen };
     if (WORKING_RE.test(line)) working = true;
+    if (ANSWER_RE.test(line)) lastAnswer = idx;
     if (PROMPT_RE.test(line) && !MENU_ROW_RE.test(line)) lastPrompt = idx;
   });
   const b = blocking as { idx: number; name: PaneScreen } | null;
-  if (b && b.idx >= lastPrompt) return b.name;
+  if (b && (b.name === 'login' ? b.idx > lastAnswer : b.idx >= lastPrompt)) return b.name;
   if (working) return 'working';
   return lastPrompt >= 0 ? 'ready' : 'unknown';
 }

@@ -22,6 +22,8 @@ import type { Context } from './context.js';
 import { appendEvent, eventsPath } from './events.js';
 import { queuePaths } from './queue-files.js';
 import { cronLogPath } from './cron.js';
+import { readAgentStatus } from './agent-status.js';
+import { paneRunsAgent } from './status.js';
 
 export type JanitorActionKind =
   'requeue' | 'fail' | 'archive' | 'prune-checkpoint' | 'rotate-log' | 'cap-swaps';
@@ -72,7 +74,12 @@ export function moveNoClobber(from: string, toDir: string, name: string): string
   }
 }
 
-function archiveDone(ctx: Context, now: Date, plan: JanitorAction[], run: Runner): void {
+async function archiveDone(
+  ctx: Context,
+  now: Date,
+  plan: JanitorAction[],
+  run: Runner,
+): Promise<void> {
   for (const p of ctx.config.projects) {
     const q = queuePaths(p.path);
     for (const name of listDir(q.done)) {
@@ -87,7 +94,7 @@ function archiveDone(ctx: Context, now: Date, plan: JanitorAction[], run: Runner
       if (!st.isFile() || now.getTime() - st.mtimeMs < ctx.config.janitor.archiveDoneAfter)
         continue;
       const month = new Date(st.mtimeMs).toISOString().slice(0, 7);
-      run(
+      await run(
         plan,
         {
           kind: 'archive',
@@ -101,18 +108,23 @@ function archiveDone(ctx: Context, now: Date, plan: JanitorAction[], run: Runner
   }
 }
 
-function pruneCheckpoints(ctx: Context, now: Date, plan: JanitorAction[], run: Runner): void {
+async function pruneCheckpoints(
+  ctx: Context,
+  now: Date,
+  plan: JanitorAction[],
+  run: Runner,
+): Promise<void> {
   const root = path.join(ctx.config.stateDir, 'checkpoints');
   const { keep, maxAge } = ctx.config.checkpoint;
   for (const session of listDir(root)) {
     const files = listCheckpoints(ctx.config.stateDir, session); // oldest first, no latest.json
-    files.forEach((file, i) => {
+    for (const [i, file] of files.entries()) {
       const name = path.basename(file);
       const at = checkpointTimeOf(name);
       const tooMany = i < files.length - keep;
       const tooOld = at !== null && now.getTime() - at.getTime() > maxAge;
-      if (!tooMany && !tooOld) return;
-      run(
+      if (!tooMany && !tooOld) continue;
+      await run(
         plan,
         {
           kind: 'prune-checkpoint',
@@ -122,7 +134,7 @@ function pruneCheckpoints(ctx: Context, now: Date, plan: JanitorAction[], run: R
         },
         () => fs.rmSync(file, { force: true }),
       );
-    });
+    }
   }
 }
 
@@ -136,7 +148,7 @@ export function rotateLog(file: string): void {
   fs.renameSync(file, `${file}.1`);
 }
 
-function rotateLogs(ctx: Context, plan: JanitorAction[], run: Runner): void {
+async function rotateLogs(ctx: Context, plan: JanitorAction[], run: Runner): Promise<void> {
   for (const file of [eventsPath(ctx.config.stateDir), cronLogPath(ctx.config.stateDir)]) {
     let size = 0;
     try {
@@ -145,7 +157,7 @@ function rotateLogs(ctx: Context, plan: JanitorAction[], run: Runner): void {
       continue;
     }
     if (size <= ctx.config.janitor.eventsMaxBytes) continue;
-    run(
+    await run(
       plan,
       {
         kind: 'rotate-log',
@@ -157,39 +169,97 @@ function rotateLogs(ctx: Context, plan: JanitorAction[], run: Runner): void {
   }
 }
 
-type Runner = (plan: JanitorAction[], action: JanitorAction, doIt: () => unknown) => void;
-
-/** Stale-marker rule: filled in by the task queue module (requeue or fail). */
-export type StaleMarkerSweep = (
-  ctx: Context,
-  now: Date,
+type Runner = (
   plan: JanitorAction[],
-  run: Runner,
+  action: JanitorAction,
+  doIt: () => unknown,
+  opts?: { logged?: boolean },
 ) => Promise<void>;
+
+/**
+ * Stale markers: past `staleDispatchedAfter`, the session dead or not working on the task,
+ * the task still in the inbox. Put back in the queue (or, past maxAttempts, to failed/) by
+ * the queue's own requeue, which logs the event with `by: janitor`.
+ */
+async function sweepStaleMarkers(ctx: Context, now: Date, plan: JanitorAction[], run: Runner) {
+  const { liveMarkers } = await import('./idle.js');
+  const { requeueTask } = await import('./tasks.js');
+  const { readScreen } = await import('./agent.js');
+  const panes = await ctx.tmux.sessions();
+  for (const p of ctx.config.projects) {
+    const status = readAgentStatus(p.path).sessions;
+    for (const m of liveMarkers(p.path)) {
+      const age = now.getTime() - Date.parse(m.dispatchedAt);
+      if (!(age > ctx.config.janitor.staleDispatchedAfter)) continue;
+      const pane = panes.get(m.session);
+      const hook = status[m.session];
+      if (paneRunsAgent(pane)) {
+        // Alive and still on it: leave it alone, however old.
+        if (hook?.state === 'working' && (hook.task === null || hook.task === m.taskId)) continue;
+        if (!hook) {
+          const lines = await ctx.tmux.capturePane(m.session, 20).catch(() => [] as string[]);
+          if (readScreen(lines) === 'working') continue;
+        }
+      }
+      const why = !paneRunsAgent(pane)
+        ? `its session ${m.session} is dead`
+        : hook?.state === 'working'
+          ? `its session ${m.session} works on ${hook.task}`
+          : `its session ${m.session} is idle`;
+      const reason = `stale dispatch marker: dispatched ${Math.round(age / 60_000)} min ago and ${why}`;
+      const action: JanitorAction = {
+        kind: 'requeue',
+        target: m.taskId,
+        project: p.name,
+        session: m.session,
+        detail: reason,
+      };
+      await run(
+        plan,
+        action,
+        async () => {
+          const r = await requeueTask(ctx, m.taskId, {
+            project: p.name,
+            by: 'janitor',
+            inboxOnly: true,
+            reason,
+          });
+          if (r.action === 'failed') {
+            action.kind = 'fail';
+            action.detail = `${reason}; used up dispatch.maxAttempts (${r.maxAttempts})`;
+          }
+        },
+        { logged: true },
+      );
+    }
+  }
+}
 
 export async function runJanitor(
   ctx: Context,
-  opts: { dryRun?: boolean; staleMarkers?: StaleMarkerSweep } = {},
+  opts: { dryRun?: boolean } = {},
 ): Promise<JanitorResult> {
   const now = ctx.clock.now();
   const dryRun = Boolean(opts.dryRun);
   const plan: JanitorAction[] = [];
   const errors: string[] = [];
-  const run: Runner = (list, action, doIt) => {
+  const logged = new Set<JanitorAction>();
+  const run: Runner = async (list, action, doIt, o = {}) => {
     if (!dryRun) {
       try {
-        doIt();
+        await doIt();
       } catch (err) {
         errors.push(`${action.kind} ${action.target}: ${(err as Error).message}`);
         return;
       }
     }
+    if (o.logged) logged.add(action);
     list.push(action);
   };
 
-  if (opts.staleMarkers) await opts.staleMarkers(ctx, now, plan, run);
-  archiveDone(ctx, now, plan, run);
-  pruneCheckpoints(ctx, now, plan, run);
+  await sweepStaleMarkers(ctx, now, plan, run);
+  await archiveDone(ctx, now, plan, run);
+  await pruneCheckpoints(ctx, now, plan, run);
 
   // The swap history is capped (the state file stays small).
   const state = ctx.state.read();
@@ -208,10 +278,10 @@ export async function runJanitor(
   }
 
   // Rotation last, so this run's events land in the fresh file.
-  rotateLogs(ctx, plan, run);
+  await rotateLogs(ctx, plan, run);
   if (!dryRun) {
     for (const a of plan) {
-      appendEvent(ctx.config.stateDir, `janitor.${a.kind}`, { ...a }, { now });
+      if (!logged.has(a)) appendEvent(ctx.config.stateDir, `janitor.${a.kind}`, { ...a }, { now });
     }
     await ctx.state.update((st) => {
       st.lastRun.janitor = now.toISOString();

@@ -16,7 +16,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { accountCondition, pickSwapTarget } from './accounts.js';
 import { readAgentStatus } from './agent-status.js';
-import { deliverPrompt, stopAgent } from './agent.js';
+import { readScreen, stopAgent } from './agent.js';
+import { deliverTaskPrompt } from './dispatch.js';
+import { renderPrompt } from './prompt.js';
 import { writeCheckpoints, readLatestCheckpoint, currentTask } from './checkpoint.js';
 import type { SessionConfig } from './config.js';
 import type { Context } from './context.js';
@@ -99,11 +101,6 @@ type JournalSession = SwapJournal['sessions'][number];
 /** The swap lock: a plain lock file beside the state, separate from the state lock. */
 function swapLockFile(stateDir: string): string {
   return path.join(stateDir, 'swap');
-}
-
-/** Fills `{taskPath}`, `{taskId}`, `{project}` and `{session}` in a prompt template. */
-export function renderPrompt(template: string, vars: Record<string, string>): string {
-  return template.replace(/\{(taskPath|taskId|project|session)\}/g, (m, k: string) => vars[k] ?? m);
 }
 
 /** Records an event and notifies the sinks that want it (never throws). */
@@ -593,10 +590,15 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
             session: s.name,
           };
           const template = js.fresh ? ctx.config.dispatch.prompt : ctx.config.swap.resumePrompt;
-          if (await deliverPrompt(ctx.tmux, s.name, renderPrompt(template, vars)))
-            prompted.add(s.name);
+          const sent = await deliverTaskPrompt(ctx, s.name, renderPrompt(template, vars));
+          if (sent.ok) prompted.add(s.name);
           else
-            await event(ctx, 'swap.prompt-failed', { session: s.name, task: js.task.id }, 'warn');
+            await event(
+              ctx,
+              'swap.prompt-failed',
+              { session: s.name, task: js.task.id, reason: sent.reason },
+              'warn',
+            );
         }),
       );
       j = await updateJournal(ctx, (jj) => {
@@ -637,6 +639,11 @@ async function waitForAuthFailure(
         (sig) => sig.account === account,
       );
       if (sigs.some((sig) => sig.error === 'authentication_failed')) failed.push(name);
+      // Without hooks, the pane says it: "Not logged in · Please run /login".
+      else if (
+        readScreen(await ctx.tmux.capturePane(name, 40).catch(() => [] as string[])) === 'login'
+      )
+        failed.push(name);
       // A Stop or a non-auth StopFailure means the first request got an answer.
       else if (!sigs.some((sig) => sig.event === 'Stop' || sig.event === 'StopFailure'))
         settledAll = false;
@@ -716,7 +723,13 @@ async function finish(
       to: j.to,
       reason: j.reason,
       trigger: j.trigger,
-      sessions: sessions.map((s) => ({ name: s.name, ready: s.ready, fresh: s.fresh })),
+      sessions: sessions.map((s) => ({
+        name: s.name,
+        ready: s.ready,
+        fresh: s.fresh,
+        task: s.task,
+        prompted: s.prompted,
+      })),
       tried: j.tried,
       durationMs,
       resumed: f.resumed,

@@ -24,7 +24,6 @@ import type { SessionConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ImpossibleError, LockBusyError } from '../errors.js';
 import { emit } from '../notify/index.js';
-import { listDispatchMarkers } from '../queue-files.js';
 import { snippet } from '../redact.js';
 import { activeAccount } from '../sessions.js';
 import { readSignals } from '../signals.js';
@@ -241,16 +240,14 @@ async function gather(
   return ev;
 }
 
-/** Sessions with nothing in flight: idle in status.json and no dispatched task. */
-function allIdle(ctx: Context, sessions: SessionConfig[]): boolean {
-  const busy = new Set<string>();
-  for (const p of ctx.config.projects)
-    for (const m of listDispatchMarkers(p.path)) busy.add(m.session);
-  return sessions.every((s) => {
-    if (busy.has(s.name)) return false;
-    const h = readAgentStatus(s.projectPath).sessions[s.name];
-    return !h || h.state === 'idle';
-  });
+/** Sessions with nothing in flight: idle (hooks or pane) and no dispatched task. */
+async function allIdle(ctx: Context, state: State, sessions: SessionConfig[], now: Date) {
+  const { sessionIdleness } = await import('../idle.js');
+  const rows = await sessionIdleness(ctx, state, now, { sessions, accountCheck: false });
+  // A dead agent holds nothing in flight either: watch relaunches it on the new account.
+  return rows.every(
+    (r) => r.idle || (!r.task && /no tmux session|agent exited|back at /.test(r.reason ?? '')),
+  );
 }
 
 async function swapOrReport(
@@ -506,7 +503,7 @@ export async function runQuotaCheck(
     const suspected = evidence.some((e) => e.suspect && !e.confirmed);
     return { ...base, decision: suspected ? 'suspected' : 'clean', swap: null, exitCode: 0 };
   }
-  if (want.proactive && !allIdle(ctx, sessions)) {
+  if (want.proactive && !(await allIdle(ctx, state, sessions, now))) {
     if (!pending)
       await emit(
         ctx,

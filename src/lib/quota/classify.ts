@@ -317,6 +317,10 @@ function pickBest(matches: LineVerdict[]): LineVerdict | null {
     const b = VERDICT_RANK[best.verdict];
     if (a > b) best = m;
     else if (a === b) {
+      // Among limit lines, one that says when it resets beats a later one that does not
+      // (Claude Code 2.1.328 follows "You've hit your 5-hour limit · resets 4:44pm (UTC)"
+      // with "Usage limit reached · continuing automatically at 4:44pm").
+      if (m.verdict === 'limit' && best.resetsAt && !m.resetsAt) continue;
       // Later lines are more recent; among `none` lines prefer the informative ones.
       if (m.verdict !== 'none' || NONE_RANK(m) >= NONE_RANK(best)) {
         // A primary limit beats aux evidence even when earlier.
