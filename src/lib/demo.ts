@@ -136,34 +136,35 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     );
 
     const { addTask } = await import('./tasks.js');
-    for (const [id, title] of TASKS) {
-      await addTask(
-        ctx,
-        'demo',
-        Buffer.from(
-          `# ${title}\n\nsim-work: 1500ms\nsim-say: ${title.replace(/\.$/, '')}: done.\n`,
-        ),
-        { id },
-      );
-    }
-    say(`2. Queued ${TASKS.length} tasks in ${path.join(project, '.agent-queue', 'inbox')}.`);
+    const queue = async (batch: Array<[string, string]>) => {
+      for (const [id, title] of batch) {
+        const text = `# ${title}\n\nsim-work: 1500ms\nsim-say: ${title.replace(/\.$/, '')}: done.\n`;
+        await addTask(ctx, 'demo', Buffer.from(text), { id });
+      }
+    };
+    const first = TASKS.slice(0, 3);
+    const second = TASKS.slice(3);
+    await queue(first);
+    say(`2. Queued ${first.length} tasks in ${path.join(project, '.agent-queue', 'inbox')}.`);
 
     say(
-      '3. Running tick cycles (watch, quota check, dispatch, checkpoint, janitor): idle agents get tasks.',
+      '3. Running tick cycles (watch, quota check, dispatch, checkpoint, janitor): idle agents get tasks and finish them.',
     );
     progress('dispatching');
-    await tick();
     await waitUntil('the first tasks to finish', async () => {
       await tick();
-      return countDone(project) >= 2;
+      return countDone(project) >= first.length;
     });
-    say(`   ${countDone(project)} tasks done so far; the others are in flight or waiting.`);
+    say(`   ${countDone(project)} tasks done on the primary account.`);
 
     const now = new Date();
     const limit = `You've hit your session limit · ${resetText(now)}`;
     fs.mkdirSync(path.join(config.accounts[0]!.configDir, 'sim'), { recursive: true });
     fs.writeFileSync(path.join(config.accounts[0]!.configDir, 'sim', 'limit'), limit);
-    say(`4. The primary account hits its usage limit: its agents now answer "${limit}".`);
+    await queue(second);
+    say(
+      `4. The primary account hits its usage limit: ${second.length} new tasks go out, and each agent answers "${limit}".`,
+    );
 
     progress('waiting for the limit to show');
     let swapped: DemoResult['swap'] = null;
@@ -200,7 +201,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
             : 'No task was in flight, so nothing needed a re-prompt.'),
       );
     }
-    progress('finishing the queue on the backup account');
+    progress('finishing the tasks on the backup account');
     await waitUntil('the queue to drain', async () => {
       await tick();
       return countDone(project) >= TASKS.length;

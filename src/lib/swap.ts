@@ -25,6 +25,7 @@ import type { Context } from './context.js';
 import { ImpossibleError, LockBusyError, UsageError } from './errors.js';
 import { appendEvent, type EventLevel } from './events.js';
 import { emit } from './notify/index.js';
+import { ensurePrivateDir } from './fs-atomic.js';
 import { tryLock } from './lock.js';
 import { queuePaths } from './queue-files.js';
 import {
@@ -209,6 +210,7 @@ function taskOf(ctx: Context, s: SessionConfig): { id: string; path: string } | 
 export async function runSwap(ctx: Context, opts: SwapOptions = {}): Promise<SwapResult> {
   const progress = opts.onProgress ?? (() => undefined);
   if (opts.dryRun) return planOnly(ctx, opts);
+  ensurePrivateDir(ctx.config.stateDir);
   const release = await tryLock(swapLockFile(ctx.config.stateDir), {
     staleAfter: ctx.config.lock.staleAfter,
   });

@@ -16,6 +16,7 @@
 import path from 'node:path';
 import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
+import { ensurePrivateDir } from './fs-atomic.js';
 import { tryLock } from './lock.js';
 import { emit } from './notify/index.js';
 
@@ -52,6 +53,7 @@ function due(last: string | undefined, interval: number, now: Date): boolean {
 type StepFn = () => Promise<{ summary: string; exitCode?: number } | null>;
 
 export async function runTick(ctx: Context): Promise<TickResult> {
+  ensurePrivateDir(ctx.config.stateDir);
   const release = await tryLock(path.join(ctx.config.stateDir, 'tick'), {
     staleAfter: ctx.config.lock.staleAfter,
   });
