@@ -449,15 +449,32 @@ describe.sequential('the real Claude Code CLI', () => {
 
   it('dies with "No conversation found" when the id to resume has no transcript', async () => {
     const missing = '11111111-2222-4333-8444-555555555555';
-    await updateAgentStatus(sb.project, 'rc-3', () => ({
-      state: 'idle',
-      task: null,
-      claudeSessionId: missing,
-      updatedAt: new Date().toISOString(),
-    }));
+    const setMissing = () =>
+      updateAgentStatus(sb.project, 'rc-3', () => ({
+        state: 'idle',
+        task: null,
+        claudeSessionId: missing,
+        updatedAt: new Date().toISOString(),
+      }));
+    // Our own launch checks first: an id whose transcript is not reachable is not passed to
+    // --resume; the session starts fresh and an event says so.
+    await setMissing();
     const r = await sb.cli(['session', 'start', 'rc-3']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`--resume ${missing}`);
+    expect(r.stdout).toMatch(/rc-3: started on backup$/m);
+    expect(r.stdout).not.toContain('--resume');
+    await sb.tmux.killSession('rc-3');
+
+    // Claude Code's own answer to such a --resume, launched by hand as an old script would.
+    await setMissing();
+    const backup = sb.accounts.find((a) => a.name === 'backup')!;
+    await sb.tmux.newSession({
+      name: 'rc-3',
+      cwd: sb.project,
+      env: { ...claudeEnv(sb.api.url), CLAUDE_CONFIG_DIR: backup.configDir },
+      command: [CLAUDE_BIN, '--dangerously-skip-permissions', '--resume', missing],
+      remainOnExit: true,
+    });
     // The pane is kept (remain-on-exit) so its last words can be read. tmux 3.3a marks the
     // pane dead at once but may not collect the exit status (nor write its "Pane is dead"
     // line) until its next SIGCHLD, seen to take 20 s+: `run-shell true` gives it one.

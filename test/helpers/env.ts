@@ -26,7 +26,10 @@ function onCleanup(fn: () => Promise<void> | void): void {
 /** A fresh temp dir, removed after the file's tests. */
 export function tempDir(prefix = 'cf-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Agents killed with the tmux server may still be writing for a moment: retry.
+  onCleanup(() =>
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
+  );
   return dir;
 }
 
