@@ -114,6 +114,12 @@ describe('parseConfig', () => {
       maxRestarts: 5,
       restartWindow: 3_600_000,
       stuckAfter: 1_800_000,
+      resumePrompt: expect.stringContaining('{taskPath}'),
+    });
+    expect(cfg.swap).toEqual({
+      resumePrompt: expect.stringContaining('{taskPath}'),
+      historyMax: 50,
+      launchStagger: 150,
     });
     expect(cfg.lock).toEqual({ waitFor: 10_000, staleAfter: 30_000 });
     expect(cfg.notify.events).toContain('swap.completed');

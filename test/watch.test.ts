@@ -50,6 +50,34 @@ describe('watch', () => {
     );
   });
 
+  it('re-prompts the task a crashed agent had in flight, after resuming its conversation', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    const id = await started(sb);
+    await deliverPrompt(sb.tmux, 'ccl-0', '/sim say working on it');
+    await sb.waitForPane('ccl-0', /● working on it/);
+    const inbox = `${sb.project}/.agent-queue/inbox`;
+    fs.mkdirSync(inbox, { recursive: true });
+    fs.writeFileSync(`${inbox}/T-7.md`, 'sim-say: picked it up again\n');
+    fs.writeFileSync(
+      `${inbox}/T-7.md.dispatched`,
+      JSON.stringify({
+        session: 'ccl-0',
+        account: 'primary',
+        dispatchedAt: new Date().toISOString(),
+        attempt: 1,
+      }),
+    );
+    process.kill(await agentPid(sb), 'SIGKILL');
+    await waitFor(async () => (await sb.tmux.sessions()).get('ccl-0')?.dead, 'a dead pane');
+    expect((await watch(sb))[0]?.action).toBe('restarted');
+    expect(processArgs(await agentPid(sb)).slice(-2)).toEqual(['--resume', id]);
+    await sb.waitForPane('ccl-0', /● picked it up again/);
+    expect(await sb.pane('ccl-0')).toContain('restarted after it stopped unexpectedly');
+    expect(readEvents(sb.stateDir)).toContainEqual(
+      expect.objectContaining({ event: 'session.restarted', session: 'ccl-0', task: 'T-7' }),
+    );
+  });
+
   it('restarts a missing tmux session and one whose pane is back at a shell', async () => {
     const sb = simSandbox({ sessions: 'ccl-{0..1}' });
     await started(sb, 'ccl-1');

@@ -361,3 +361,22 @@ export async function writeCheckpoints(
   }
   return { at: now.toISOString(), results };
 }
+
+/**
+ * The task a session has in flight, to re-prompt after a relaunch: its dispatch marker, else
+ * its latest checkpoint's task; null when that task is no longer in the inbox.
+ */
+export function taskInFlight(
+  stateDir: string,
+  s: SessionConfig,
+): { id: string; path: string } | null {
+  const hook = readAgentStatus(s.projectPath).sessions[s.name];
+  const t = currentTask(s, hook);
+  const fromCp = readLatestCheckpoint(stateDir, s.name)?.task ?? null;
+  const task = t ?? fromCp;
+  if (!task) return null;
+  const taskPath = task.path ?? path.join(queuePaths(s.projectPath).inbox, `${task.id}.md`);
+  // A task that is already done or gone needs no resume prompt.
+  if (!fs.existsSync(taskPath)) return null;
+  return { id: task.id, path: taskPath };
+}

@@ -126,6 +126,8 @@ export const NOTIFY_EVENTS_DEFAULT = [
 
 export const DEFAULT_DISPATCH_PROMPT =
   'Read the task in {taskPath} and carry it out. When it is finished, run: claude-failover task done -- {taskId}';
+export const DEFAULT_WATCH_RESUME_PROMPT =
+  'Your session was restarted after it stopped unexpectedly. Continue the task in {taskPath} from where you stopped.';
 export const DEFAULT_RESUME_PROMPT =
   'You were moved to another account after a usage limit. Continue the task in {taskPath} from where you stopped.';
 
@@ -215,6 +217,7 @@ export const rawConfigSchema = z.strictObject({
       maxRestarts: int(0, 5),
       restartWindow: duration('1h'),
       stuckAfter: duration('30m'),
+      resumePrompt: str(DEFAULT_WATCH_RESUME_PROMPT),
     }),
   ),
   lock: section(z.strictObject({ waitFor: duration('10s'), staleAfter: duration('30s') })),

@@ -85,7 +85,12 @@ export function readSignals(
   }
 }
 
-const STATUS_LOCK = { waitFor: 3000, staleAfter: 10_000 };
+/**
+ * status.json's lock: held for a read and a write, so a holder older than `staleAfter` was
+ * killed; other writers wait longer than that, so they take such a lock over instead of
+ * failing. Hooks pass a shorter wait: they must not hold the agent up.
+ */
+const STATUS_LOCK = { waitFor: 7000, staleAfter: 5000 };
 
 /**
  * Read-modify-write of a project's status.json under its own short lock. The hooks of every
@@ -95,10 +100,11 @@ export async function updateAgentStatus(
   projectPath: string,
   session: string,
   patch: (entry: AgentStatusEntry | undefined) => AgentStatusEntry | null,
+  opts: { waitFor?: number } = {},
 ): Promise<void> {
   const file = queuePaths(projectPath).status;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  await withLock(file, { ...STATUS_LOCK, what: file }, () => {
+  await withLock(file, { ...STATUS_LOCK, ...opts, what: file }, () => {
     const current: AgentStatus = readAgentStatus(projectPath);
     const next = patch(current.sessions[session]);
     if (next === null) delete current.sessions[session];

@@ -19,7 +19,7 @@ import { readAgentStatus } from './agent-status.js';
 import { readScreen, stopAgent } from './agent.js';
 import { deliverTaskPrompt } from './dispatch.js';
 import { renderPrompt } from './prompt.js';
-import { writeCheckpoints, readLatestCheckpoint, currentTask } from './checkpoint.js';
+import { readLatestCheckpoint, taskInFlight, writeCheckpoints } from './checkpoint.js';
 import type { SessionConfig } from './config.js';
 import type { Context } from './context.js';
 import { ImpossibleError, LockBusyError, UsageError } from './errors.js';
@@ -27,7 +27,6 @@ import { appendEvent, type EventLevel } from './events.js';
 import { emit } from './notify/index.js';
 import { ensurePrivateDir } from './fs-atomic.js';
 import { tryLock } from './lock.js';
-import { queuePaths } from './queue-files.js';
 import {
   activeAccount,
   inheritedEnvNames,
@@ -189,19 +188,6 @@ async function updateJournal(
   return j;
 }
 
-/** The task a session has in flight: its dispatch marker, else its checkpoint's task. */
-function taskOf(ctx: Context, s: SessionConfig): { id: string; path: string } | null {
-  const hook = readAgentStatus(s.projectPath).sessions[s.name];
-  const t = currentTask(s, hook);
-  const fromCp = readLatestCheckpoint(ctx.config.stateDir, s.name)?.task ?? null;
-  const task = t ?? fromCp;
-  if (!task) return null;
-  const taskPath = task.path ?? path.join(queuePaths(s.projectPath).inbox, `${task.id}.md`);
-  // A task that is already done or gone needs no resume prompt.
-  if (!fs.existsSync(taskPath)) return null;
-  return { id: task.id, path: taskPath };
-}
-
 /**
  * Runs a swap, or carries forward one a killed process left behind. Throws LockBusyError
  * (exit 75) when another swap holds the lock, and ImpossibleError (exit 3) when no account
@@ -262,7 +248,7 @@ function planOnly(ctx: Context, opts: SwapOptions): SwapResult {
       fresh: false,
       ready: false,
       screen: null,
-      task: taskOf(ctx, s)?.id ?? null,
+      task: taskInFlight(ctx.config.stateDir, s)?.id ?? null,
       prompted: false,
     })),
     durationMs: 0,
@@ -422,7 +408,7 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
       facts.set(js.name, {
         claudeSessionId: cp?.claudeSessionId ?? resumeIdFor(ctx, s, state),
         cwd: (paneRunsAgent(pane) && pane!.currentPath) || s.projectPath,
-        task: taskOf(ctx, s),
+        task: taskInFlight(ctx.config.stateDir, s),
       });
     }
     j = await updateJournal(ctx, (jj) => {

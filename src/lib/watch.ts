@@ -6,6 +6,9 @@ import fs from 'node:fs';
 import { readAgentStatus } from './agent-status.js';
 import type { Context } from './context.js';
 import { swapInProgress } from './accounts.js';
+import { taskInFlight } from './checkpoint.js';
+import { deliverTaskPrompt } from './dispatch.js';
+import { renderPrompt } from './prompt.js';
 import { emit } from './notify/index.js';
 import {
   activeAccount,
@@ -140,8 +143,20 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
       const s = config.sessions.find((x) => x.name === r.name)!;
       const settled = await settleLaunch(ctx, s, account, r.resumeId, inherited, r.at);
       const hookId = readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ?? null;
+      // A task in flight (its marker, or the latest checkpoint) is picked up again: resumed
+      // with watch.resumePrompt, or from the top with dispatch.prompt when the conversation
+      // was lost.
+      let reprompted: string | null = null;
+      const task = settled.screen === 'ready' ? taskInFlight(config.stateDir, s) : null;
+      if (task) {
+        const template = settled.resumeId ? config.watch.resumePrompt : config.dispatch.prompt;
+        const vars = { taskPath: task.path, taskId: task.id, project: s.project, session: s.name };
+        const sent = await deliverTaskPrompt(ctx, s.name, renderPrompt(template, vars));
+        if (sent.ok) reprompted = task.id;
+      }
       return {
         ...r,
+        reprompted,
         fresh: settled.resumeId === null,
         lostId: settled.lostId ?? r.lostId,
         // The fresh conversation's id, once its SessionStart hook reported it.
@@ -173,11 +188,12 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
     // Forget the lost id (unless the new agent already reported its own), so the next run
     // does not try to resume it again.
     const s = config.sessions.find((x) => x.name === r.name)!;
+    // Best effort: a busy status.json must not fail the watchdog.
     await updateAgentStatus(s.projectPath, r.name, (prev) =>
       prev && prev.claudeSessionId === r.lostId
         ? { ...prev, claudeSessionId: null }
         : (prev ?? null),
-    );
+    ).catch(() => undefined);
   }
   for (const r of restarted) {
     actions.push({
@@ -187,7 +203,15 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
     });
     await event(
       'session.restarted',
-      { session: r.name, account, resume: r.resumeId, fresh: r.fresh, reason: r.reason },
+      {
+        session: r.name,
+        account,
+        resume: r.fresh ? null : r.resumeId,
+        lostId: r.lostId,
+        fresh: r.fresh,
+        reason: r.reason,
+        task: r.reprompted,
+      },
       'warn',
     );
   }
