@@ -114,15 +114,19 @@ export async function runHook(
           ? 'idle'
           : null;
     if (state && ctx.project) {
-      (await updateAgentStatus(ctx.project, ctx.session, (prev) => ({
-        state,
-        task: prev?.task ?? null,
-        claudeSessionId: h.session_id ?? prev?.claudeSessionId ?? null,
-        updatedAt: ts,
-        account: ctx.account,
-        ...(h.transcript_path ? { transcriptPath: h.transcript_path } : {}),
-      })),
-        { waitFor: 2500 });
+      await updateAgentStatus(
+        ctx.project,
+        ctx.session,
+        (prev) => ({
+          state,
+          task: prev?.task ?? null,
+          claudeSessionId: h.session_id ?? prev?.claudeSessionId ?? null,
+          updatedAt: ts,
+          account: ctx.account,
+          ...(h.transcript_path ? { transcriptPath: h.transcript_path } : {}),
+        }),
+        { waitFor: 2500 },
+      );
     }
   } catch (err) {
     try {
