@@ -166,6 +166,24 @@ describe('swap', () => {
     );
     const status = JSON.parse((await sb.cli(['status', '--json'])).stdout);
     expect(status.accounts.find((a: Json) => a.name === 'backup').status).toBe('auth-error');
+    const doctor = await sb.cli(['doctor']);
+    expect(doctor.stdout).toMatch(/account backup login: marked auth-error/);
+
+    // A new /login rewrites the credentials: the mark lifts by itself.
+    fs.writeFileSync(path.join(sb.accountDir('backup'), '.credentials.json'), '{}', {
+      mode: 0o600,
+    });
+    const after = JSON.parse((await sb.cli(['status', '--json'])).stdout);
+    expect(after.accounts.find((a: Json) => a.name === 'backup').status).toBe('available');
+    // Without a credentials file (a token in agent.env, say), doctor --repair lifts it.
+    fs.rmSync(path.join(sb.accountDir('backup'), '.credentials.json'));
+    expect(JSON.parse((await sb.cli(['status', '--json'])).stdout).accounts[1].status).toBe(
+      'auth-error',
+    );
+    expect((await sb.cli(['doctor', '--repair'])).stdout).toMatch(/cleared the auth-error mark/);
+    expect(JSON.parse((await sb.cli(['status', '--json'])).stdout).accounts[1].status).toBe(
+      'available',
+    );
   });
 
   it('tries the next account when the target fails its first request (authentication_failed)', async () => {

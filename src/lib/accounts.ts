@@ -3,6 +3,8 @@
  * auth-error, draining (its usage passed `quota.drainAt`: no new tasks), over `swapAt`, or
  * in the middle of a swap. Dispatch, quota check, swap and status all ask here.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Config } from './config.js';
 import { readUsage, type AccountUsage, type UsageWindow } from './signals.js';
 import type { AccountState, State } from './state-schema.js';
@@ -27,6 +29,22 @@ type UsageLike = {
   sevenDay: UsageWindow | null;
   updatedAt: string;
 } | null;
+
+/**
+ * Whether an account's auth-error mark still holds: it does until its credentials change
+ * (a `/login` rewrites `<configDir>/.credentials.json`), or `doctor --repair` clears it.
+ */
+export function authErrorHolds(configDir: string | undefined, authErrorAt: string | null): boolean {
+  if (!authErrorAt) return false;
+  if (!configDir) return true;
+  try {
+    return (
+      fs.statSync(path.join(configDir, '.credentials.json')).mtimeMs <= Date.parse(authErrorAt)
+    );
+  } catch {
+    return true;
+  }
+}
 
 /** A window counts until its reset: after it, the usage is back to zero. */
 function liveWindow(w: UsageWindow | null | undefined, now: Date): number | null {
@@ -80,7 +98,7 @@ export function accountCondition(
     priority: acct?.priority ?? Number.MAX_SAFE_INTEGER,
     exhausted,
     exhaustedUntil: exhausted ? st!.exhaustedUntil : null,
-    authError: Boolean(st?.authErrorAt),
+    authError: authErrorHolds(acct?.configDir, st?.authErrorAt ?? null),
     usedPercent: used,
     draining: used !== null && used >= config.quota.drainAt,
     overSwapAt: used !== null && used >= config.quota.swapAt,

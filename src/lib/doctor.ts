@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Context } from './context.js';
 import { findExecutable } from './exec.js';
 import { isLocked } from './lock.js';
+import { authErrorHolds } from './accounts.js';
 import { checkStateHealth, repairState } from './state.js';
 import { PRIVATE_DIR_MODE } from './fs-atomic.js';
 
@@ -189,6 +190,47 @@ export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): 
   }
 
   add(...(await schedulerCheck(ctx)));
+
+  // Accounts marked auth-error: the mark lifts by itself when the credentials change (a new
+  // /login); --repair lifts it for an operator who fixed the login some other way.
+  if (health.status === 'ok') {
+    for (const a of config.accounts) {
+      const at = health.state.accounts[a.name]?.authErrorAt ?? null;
+      if (!authErrorHolds(a.configDir, at)) continue;
+      if (opts.repair) {
+        await ctx.state.update((st) => {
+          const acc = st.accounts[a.name];
+          if (acc) acc.authErrorAt = null;
+        });
+        add(
+          `account ${a.name} login`,
+          'ok',
+          'auth-error mark cleared',
+          'cleared the auth-error mark',
+        );
+      } else {
+        add(
+          `account ${a.name} login`,
+          'warn',
+          `marked auth-error since ${at}: log it in again (CLAUDE_CONFIG_DIR=${a.configDir} claude, then /login), or run 'claude-failover doctor --repair' once fixed`,
+        );
+      }
+    }
+  }
+
+  // As root, Claude Code refuses --dangerously-skip-permissions unless IS_SANDBOX=1.
+  if (
+    process.getuid?.() === 0 &&
+    config.agent.args.includes('--dangerously-skip-permissions') &&
+    !config.agent.env.IS_SANDBOX &&
+    !ctx.env.IS_SANDBOX
+  ) {
+    add(
+      'agent root',
+      'warn',
+      "running as root: Claude Code refuses --dangerously-skip-permissions unless agent.env has IS_SANDBOX: '1'",
+    );
+  }
 
   const journal = health.status === 'ok' ? health.state.swapJournal : null;
   if (journal && journal.step !== 'done') {

@@ -2,7 +2,7 @@
 import { readAgentStatus, type AgentStatus } from './agent-status.js';
 import { defaultActiveAccount } from './config.js';
 import type { Context } from './context.js';
-import { accountCondition, accountUsage } from './accounts.js';
+import { accountCondition, accountUsage, authErrorHolds } from './accounts.js';
 import { countQueue, listDispatchMarkers, type QueueCounts } from './queue-files.js';
 import type { AccountUsage } from './signals.js';
 import type { AccountState, SessionState, State, SwapRecord } from './state-schema.js';
@@ -50,12 +50,12 @@ export function paneRunsAgent(pane: PaneInfo | undefined): boolean {
 
 /** The account status at `now`. */
 export function accountStatus(
-  acct: { enabled: boolean },
+  acct: { enabled: boolean; configDir?: string },
   st: AccountState | undefined,
   now: Date,
 ): AccountStatus {
   if (!acct.enabled) return 'disabled';
-  if (st?.authErrorAt) return 'auth-error';
+  if (authErrorHolds(acct.configDir, st?.authErrorAt ?? null)) return 'auth-error';
   if (st?.exhaustedUntil && Date.parse(st.exhaustedUntil) > now.getTime()) return 'exhausted';
   return 'available';
 }
