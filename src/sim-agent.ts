@@ -29,12 +29,13 @@
  * `/sim print TEXT` (pane only: no hook, no transcript), `/sim limit TEXT`,
  * `/sim error500 N`, `/sim sleep MS`, `/sim crash CODE`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runShellCommand } from './lib/shell-command.js';
 import { encodeProjectDir } from './lib/transcript-path.js';
 
 const VERSION = '2.1.328-sim';
@@ -176,22 +177,10 @@ function settings(): Settings {
 }
 
 function runShell(command: string, stdin: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      cwd,
-      env: { ...env, CLAUDE_PROJECT_DIR: cwd, CLAUDECODE: '1' },
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    let stdout = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.on('error', () => resolve(''));
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve(stdout);
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
+  return runShellCommand(command, stdin, {
+    cwd,
+    env: { ...env, CLAUDE_PROJECT_DIR: cwd, CLAUDECODE: '1' },
+    timeoutMs,
   });
 }
 
@@ -386,6 +375,22 @@ function parseDurationMs(text: string): number {
   return m[2] === 'm' ? n * 60_000 : m[2] === 'ms' ? n : n * 1000;
 }
 
+/** A Bash tool call as Claude Code records it: the tool_use, then its tool_result. */
+function bashTool(command: string): { status: number | null; output: string } {
+  const id = `toolu_sim_${randomUUID().slice(0, 8)}`;
+  assistant([{ type: 'tool_use', id, name: 'Bash', input: { command } }]);
+  printAbovePrompt(`● Bash(${command})`);
+  const res = runCommand(splitArgv(command));
+  writeLine({
+    type: 'user',
+    message: {
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: id, content: res.output }],
+    },
+  });
+  return res;
+}
+
 async function limitTurn(message: string): Promise<void> {
   printAbovePrompt(`  ⎿  ${message}`);
   printAbovePrompt('     /upgrade to increase your usage limit.');
@@ -478,38 +483,14 @@ async function turn(prompt: string): Promise<void> {
     }
     if (!/^sim-say:/m.test(text)) reply = `Finished the task in ${path.basename(taskPath)}.`;
   }
-  for (const command of tool) {
-    const id = `toolu_sim_${randomUUID().slice(0, 8)}`;
-    assistant([
-      { type: 'tool_use', id, name: 'Bash', input: { command, description: 'simulated' } },
-    ]);
-    printAbovePrompt(`● Bash(${command})`);
-    const res = runCommand(splitArgv(command));
-    writeLine({
-      type: 'user',
-      message: {
-        role: 'user',
-        content: [{ type: 'tool_result', tool_use_id: id, content: res.output }],
-      },
-    });
-  }
+  for (const command of tool) bashTool(command);
   if (!(await spin(workMs))) return endTurn(true);
   // "When it is finished, run: <command>": an agent runs it, and so do we. A prompt that
   // only says to continue a task (after a swap) relies on what the conversation said before.
   const run =
     /\brun:\s*(.+)$/m.exec(prompt)?.[1]?.trim() ?? (taskPath ? earlierRunFor(taskPath) : undefined);
   if (run && taskPath) {
-    const id = `toolu_sim_${randomUUID().slice(0, 8)}`;
-    assistant([{ type: 'tool_use', id, name: 'Bash', input: { command: run } }]);
-    printAbovePrompt(`● Bash(${run})`);
-    const res = runCommand(splitArgv(run));
-    writeLine({
-      type: 'user',
-      message: {
-        role: 'user',
-        content: [{ type: 'tool_result', tool_use_id: id, content: res.output }],
-      },
-    });
+    const res = bashTool(run);
     if (res.status !== 0)
       reply = `${reply} (the command failed: ${res.output.split('\n')[0] ?? ''})`;
   }

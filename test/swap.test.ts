@@ -189,18 +189,7 @@ describe('swap', () => {
   it('tries the next account when the target fails its first request (authentication_failed)', async () => {
     const sb = simSandbox({ sessions: 'ccl-0', accounts: ['primary', 'backup', 'spare'] });
     const ids = await pool(sb, ['ccl-0']);
-    const inbox = path.join(sb.project, '.agent-queue', 'inbox');
-    fs.mkdirSync(inbox, { recursive: true });
-    fs.writeFileSync(path.join(inbox, 'T-9.md'), 'sim-say: carried on\n');
-    fs.writeFileSync(
-      path.join(inbox, 'T-9.md.dispatched'),
-      JSON.stringify({
-        session: 'ccl-0',
-        account: 'primary',
-        dispatchedAt: new Date().toISOString(),
-        attempt: 1,
-      }),
-    );
+    sb.dispatched('T-9', 'ccl-0', 'sim-say: carried on\n');
     fs.mkdirSync(path.join(sb.accountDir('backup'), 'sim'), { recursive: true });
     fs.writeFileSync(path.join(sb.accountDir('backup'), 'sim', 'auth-failed'), '');
     const r = await sb.cli(['swap', '--json']);
@@ -226,18 +215,7 @@ describe('swap', () => {
     const sb = simSandbox({ sessions: 'ccl-0' });
     const ids = await pool(sb, ['ccl-0']);
     // A task dispatched to ccl-0: its marker names the session.
-    const inbox = path.join(sb.project, '.agent-queue', 'inbox');
-    fs.mkdirSync(inbox, { recursive: true });
-    fs.writeFileSync(path.join(inbox, 'T-1.md'), 'sim-say: resumed the task\n');
-    fs.writeFileSync(
-      path.join(inbox, 'T-1.md.dispatched'),
-      JSON.stringify({
-        session: 'ccl-0',
-        account: 'primary',
-        dispatchedAt: new Date().toISOString(),
-        attempt: 1,
-      }),
-    );
+    sb.dispatched('T-1', 'ccl-0', 'sim-say: resumed the task\n');
     // The backup shows Claude Code's "Resume from summary" dialog on a resume.
     fs.mkdirSync(path.join(sb.accountDir('backup'), 'sim'), { recursive: true });
     fs.writeFileSync(path.join(sb.accountDir('backup'), 'sim', 'resume-dialog'), '');
@@ -265,18 +243,7 @@ describe('swap', () => {
     // ccl-1's transcript is gone everywhere (moved away by an operator).
     const t1 = readAgentStatus(sb.project).sessions['ccl-1']!.transcriptPath as string;
     fs.renameSync(t1, path.join(sb.home, 'moved-away.jsonl'));
-    const inbox = path.join(sb.project, '.agent-queue', 'inbox');
-    fs.mkdirSync(inbox, { recursive: true });
-    fs.writeFileSync(path.join(inbox, 'T-2.md'), 'sim-say: started the task again\n');
-    fs.writeFileSync(
-      path.join(inbox, 'T-2.md.dispatched'),
-      JSON.stringify({
-        session: 'ccl-1',
-        account: 'primary',
-        dispatchedAt: new Date().toISOString(),
-        attempt: 1,
-      }),
-    );
+    sb.dispatched('T-2', 'ccl-1', 'sim-say: started the task again\n');
 
     const r = await sb.cli(['swap', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);

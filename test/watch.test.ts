@@ -55,18 +55,7 @@ describe('watch', () => {
     const id = await started(sb);
     await deliverPrompt(sb.tmux, 'ccl-0', '/sim say working on it');
     await sb.waitForPane('ccl-0', /● working on it/);
-    const inbox = `${sb.project}/.agent-queue/inbox`;
-    fs.mkdirSync(inbox, { recursive: true });
-    fs.writeFileSync(`${inbox}/T-7.md`, 'sim-say: picked it up again\n');
-    fs.writeFileSync(
-      `${inbox}/T-7.md.dispatched`,
-      JSON.stringify({
-        session: 'ccl-0',
-        account: 'primary',
-        dispatchedAt: new Date().toISOString(),
-        attempt: 1,
-      }),
-    );
+    sb.dispatched('T-7', 'ccl-0', 'sim-say: picked it up again\n');
     process.kill(await agentPid(sb), 'SIGKILL');
     await waitFor(async () => (await sb.tmux.sessions()).get('ccl-0')?.dead, 'a dead pane');
     expect((await watch(sb))[0]?.action).toBe('restarted');

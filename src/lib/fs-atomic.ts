@@ -80,3 +80,13 @@ export function readFileIfExists(file: string): string | undefined {
     throw err;
   }
 }
+
+/** The names in a directory; none when it does not exist (yet). */
+export function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}

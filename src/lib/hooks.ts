@@ -4,11 +4,11 @@
  * block or fail the agent. They find their way through the env the session was launched
  * with, never through a config lookup.
  */
-import { spawn } from 'node:child_process';
 import { ENV_ACCOUNT, ENV_PROJECT, ENV_SESSION, ENV_STATE_DIR } from './env-names.js';
 import { appendEvent } from './events.js';
 import { readFileIfExists } from './fs-atomic.js';
 import { redact } from './redact.js';
+import { runShellCommand } from './shell-command.js';
 import { appendSignal, updateAgentStatus, writeUsage, type UsageWindow } from './signals.js';
 import * as z from './zod.js';
 
@@ -156,22 +156,6 @@ export function previousStatuslinePath(stateDir: string, account: string): strin
   return `${stateDir}/statusline/${account}.json`;
 }
 
-function runPrevious(command: string, stdin: string, env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['pipe', 'pipe', 'ignore'] });
-    let out = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.on('error', () => resolve(''));
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
-  });
-}
-
 /**
  * Records the statusline's `rate_limits` as the account's usage and returns the line to
  * print: the user's previous statusline command's output when `setup` kept one, otherwise
@@ -213,7 +197,11 @@ export async function runStatusline(
     if (ctx.account) {
       const prev = readFileIfExists(previousStatuslinePath(ctx.stateDir, ctx.account));
       const command = prev ? (JSON.parse(prev) as { command?: string }).command : undefined;
-      if (command) return (await runPrevious(command, stdin, env)).replace(/\n+$/, '');
+      if (command)
+        return (await runShellCommand(command, stdin, { env, timeoutMs: 2000 })).replace(
+          /\n+$/,
+          '',
+        );
     }
   } catch (err) {
     try {

@@ -24,6 +24,7 @@ import { queuePaths } from './queue-files.js';
 import { cronLogPath } from './cron.js';
 import { readAgentStatus } from './agent-status.js';
 import { paneRunsAgent } from './status.js';
+import { listDir } from './fs-atomic.js';
 
 export type JanitorActionKind =
   'requeue' | 'fail' | 'archive' | 'prune-checkpoint' | 'rotate-log' | 'cap-swaps';
@@ -45,15 +46,6 @@ export interface JanitorResult {
 
 /** How many rotated generations of a log are kept (`.1` newest … `.3` oldest). */
 export const LOG_GENERATIONS = 3;
-
-function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
 
 /** Moves a file without ever overwriting: a taken name gets a numbered suffix. */
 export function moveNoClobber(from: string, toDir: string, name: string): string {

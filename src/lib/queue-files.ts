@@ -1,7 +1,7 @@
 /** Paths and counts of a project's task queue (`<project>/.agent-queue/`, SPEC section 4). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempPathFor, writeFileAtomic } from './fs-atomic.js';
+import { listDir, tempPathFor, writeFileAtomic } from './fs-atomic.js';
 import * as z from './zod.js';
 import { formatKeyPath, issueText } from './zod.js';
 
@@ -37,15 +37,6 @@ export function queuePaths(projectPath: string): QueuePaths {
     status: path.join(root, 'status.json'),
     attempts: path.join(root, 'attempts'),
   };
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }
 
 /** Whether a directory entry is a task: `<id>.md`, not hidden. */

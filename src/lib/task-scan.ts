@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
-import { ensurePrivateDir } from './fs-atomic.js';
+import { ensurePrivateDir, listDir } from './fs-atomic.js';
 import { inspectTaskHead, TaskFileError } from './front-matter.js';
 import {
   isMarkerName,
@@ -98,15 +98,6 @@ function writeCache(file: string, entries: Record<string, CacheEntry>): void {
     fs.renameSync(tmp, file);
   } catch {
     // An unwritable cache only makes the next scan slower.
-  }
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
   }
 }
 

@@ -117,7 +117,20 @@ export class Tmux {
       // Chained in the same invocation, so it is set before tmux can notice the program exit.
       args.push(';', 'set-option', '-w', '-t', `=${opts.name}:`, 'remain-on-exit', 'on');
     }
-    await this.run(args);
+    // Killing a server's last session makes it exit; a new-session that reaches it while it
+    // shuts down fails with "server exited unexpectedly". The next try starts a new server.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.run(args);
+        return;
+      } catch (err) {
+        const lost =
+          err instanceof ExternalCommandError &&
+          /server exited unexpectedly|lost server/i.test(err.stderr || err.message);
+        if (!lost || attempt >= 4) throw err;
+        await sleep(100 * (attempt + 1));
+      }
+    }
   }
 
   async killSession(name: string): Promise<boolean> {

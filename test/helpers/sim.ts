@@ -53,6 +53,11 @@ export interface SimSandbox {
   waitForPane(session: string, re: RegExp, ms?: number): Promise<string>;
   /** Makes an account hit (or clear) its limit: every turn of its agents ends with `text`. */
   setLimit(account: string, text: string | null): void;
+  /**
+   * A task handed out to `session` by hand: `inbox/<id>.md` holding `text`, and its marker
+   * (`attempt` 1, dispatched `at`, default now), as `dispatch` would leave them.
+   */
+  dispatched(id: string, session: string, text: string, at?: Date): string;
 }
 
 export interface SimOptions {
@@ -139,6 +144,16 @@ ${opts.extra ?? ''}`;
         `${re} in pane ${session}`,
         ms,
       ),
+    dispatched(id, session, text, at = new Date()) {
+      const inbox = path.join(project, '.agent-queue', 'inbox');
+      fs.mkdirSync(inbox, { recursive: true });
+      fs.writeFileSync(path.join(inbox, `${id}.md`), text);
+      fs.writeFileSync(
+        path.join(inbox, `${id}.md.dispatched`),
+        JSON.stringify({ session, account: 'primary', dispatchedAt: at.toISOString(), attempt: 1 }),
+      );
+      return path.join(inbox, `${id}.md`);
+    },
     setLimit(account, text) {
       const file = path.join(sb.accountDir(account), 'sim', 'limit');
       if (text === null) fs.rmSync(file, { force: true });
