@@ -634,9 +634,13 @@ function historyTail(file: string, n: number): string[] {
 }
 
 async function resumeDialog(): Promise<void> {
-  out('\nThis conversation is long and has been idle for a while.\n\n');
+  // Claude Code 2.1.328's strings (from its binary; see test/fixtures/real-claude/).
+  out('\nThis session is 2h 14m old and 183.2k tokens.\n\n');
   out(
-    "❯ 1. Resume from summary (recommended)\n  2. Resume full session as-is\n  3. Don't ask me again\n\n",
+    'Resuming the full session uses a lot of your usage limits. Resuming from a summary uses less.\n\n',
+  );
+  out(
+    "❯ 1. Resume from summary (instant, recommended)\n  2. Resume full session as-is\n  3. Don't ask again\n\n",
   );
   out('Enter to confirm · Esc to cancel\n');
   await new Promise<void>((resolve) => {

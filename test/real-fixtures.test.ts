@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readScreen } from '../src/lib/agent.js';
+import { fullResumeKey, readScreen } from '../src/lib/agent.js';
 import { createClassifier } from '../src/lib/quota/index.js';
 import { ROOT } from './helpers/env.js';
 
@@ -15,7 +15,13 @@ const index = JSON.parse(fs.readFileSync(path.join(DIR, 'index.json'), 'utf8')) 
   {
     file: string;
     capturedAt: string;
-    expect: { readScreen?: string; verdict?: string; kind?: string; resetsAt?: string };
+    expect: {
+      readScreen?: string;
+      verdict?: string;
+      kind?: string;
+      resetsAt?: string;
+      fullResumeKey?: string;
+    };
   }
 >;
 
@@ -26,6 +32,7 @@ describe('real Claude Code screens', () => {
       const lines = text.replace(/\n+$/, '').split('\n');
       if (fx.expect.readScreen && fx.expect.readScreen !== 'dead')
         expect(readScreen(lines)).toBe(fx.expect.readScreen);
+      if (fx.expect.fullResumeKey) expect(fullResumeKey(lines)).toBe(fx.expect.fullResumeKey);
       if (fx.expect.verdict) {
         const c = await createClassifier({ timezone: 'UTC' });
         const r = c.classify(lines.slice(-40).join('\n'), new Date(fx.capturedAt));

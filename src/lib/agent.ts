@@ -147,6 +147,11 @@ export function readScreen(lines: readonly string[]): PaneScreen {
   return lastPrompt >= 0 ? 'ready' : 'unknown';
 }
 
+/** The menu key of "Resume full session as-is" in Claude Code's resume dialog. */
+export function fullResumeKey(lines: readonly string[]): string {
+  return /(\d)\.\s*Resume full session/i.exec(lines.join('\n'))?.[1] ?? '2';
+}
+
 /** The text in the input box (after the prompt glyph), or null when no box is shown. */
 export function inputBoxText(lines: readonly string[]): string | null {
   for (let i = lines.length - 1; i >= 0; i--) {

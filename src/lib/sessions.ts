@@ -4,6 +4,7 @@ import {
   launch,
   NO_CONVERSATION_RE,
   planLaunch,
+  fullResumeKey,
   readScreen,
   stopAgent,
   tmuxGlobalEnvNames,
@@ -171,7 +172,7 @@ export async function settleLaunch(
     if (r.screen === 'resume-dialog' && !dialogAnswered) {
       // "Resume from summary / Resume full session as-is": keep the whole conversation.
       dialogAnswered = true;
-      const key = /(\d)\.\s*Resume full session/i.exec(r.lines.join('\n'))?.[1] ?? '2';
+      const key = fullResumeKey(r.lines);
       await ctx.tmux.sendKeys(session.name, [key]);
       // A digit picks the row in Claude Code's menus; if the dialog is still up after a
       // moment, confirm with Enter. Then wait for it to go away before reading again.

@@ -244,7 +244,7 @@ export async function createRealSandbox(opts: RealSandboxOptions = {}): Promise<
 export async function closeRealSandboxes(): Promise<void> {
   for (const { home, tmux } of made.splice(0)) {
     await tmux.killServer().catch(() => undefined);
-    fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
   for (const api of closeAfter.splice(0)) await api.close();
 }
