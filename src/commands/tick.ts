@@ -19,5 +19,7 @@ export async function tick(globals: GlobalOptions, out: Output): Promise<number>
     if (s.error || s.exitCode) out.error(line);
     else out.print(line);
   }
+  // One corrupt state file fails every step the same way: say what to do once.
+  for (const hint of new Set(r.steps.map((s) => s.hint).filter(Boolean))) out.info(`hint: ${hint}`);
   return r.exitCode;
 }

@@ -29,6 +29,8 @@ export interface TickStep {
   exitCode: number;
   summary: string;
   error: string | null;
+  /** What to do about the error (a corrupt state file: run `doctor --repair`). */
+  hint: string | null;
   durationMs: number;
 }
 
@@ -77,6 +79,7 @@ export async function runTick(ctx: Context): Promise<TickResult> {
         exitCode: r?.exitCode ?? 0,
         summary: r?.summary ?? 'not due',
         error: null,
+        hint: null,
         durationMs: Date.now() - t0,
       });
     } catch (err) {
@@ -87,6 +90,7 @@ export async function runTick(ctx: Context): Promise<TickResult> {
         exitCode,
         summary: 'failed',
         error: (err as Error).message,
+        hint: err instanceof CliError ? (err.hint ?? null) : null,
         durationMs: Date.now() - t0,
       });
       await emit(
