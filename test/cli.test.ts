@@ -249,19 +249,6 @@ describe('status', () => {
     expect(r.queues).toEqual([{ project: 'api', pending: 1, dispatched: 1, done: 1, failed: 1 }]);
     expect(r.lastSwap).toMatchObject({ from: 'primary', to: 'backup', outcome: 'completed' });
   });
-
-  it('a corrupt state file exits 2, names the file, and is left untouched', async () => {
-    const home = tempDir();
-    const cfg = writeConfig(home, sandboxConfig(home));
-    const file = path.join(home, 'state', 'state.json');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, '{"version":1,');
-    const res = await runCli(['status', '-c', cfg], { home });
-    expect(res.exitCode).toBe(2);
-    expect(res.stderr).toContain(`${file}: not valid JSON`);
-    expect(res.stderr).toContain('doctor --repair');
-    expect(fs.readFileSync(file, 'utf8')).toBe('{"version":1,');
-  });
 });
 
 describe('init', () => {
@@ -330,29 +317,6 @@ describe('doctor', () => {
     const report = JSON.parse(res.stdout);
     expect(report.ok).toBe(false);
     expect(report.checks).toContainEqual(expect.objectContaining({ name: 'agent', level: 'fail' }));
-  });
-
-  it('--repair keeps the corrupt state as state.json.corrupt-<time> and restores the .bak', async () => {
-    const { home, cfg } = sandbox();
-    const dir = path.join(home, 'state');
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(
-      path.join(dir, 'state.json.bak'),
-      JSON.stringify({ version: 1, activeAccount: 'backup' }),
-    );
-    fs.writeFileSync(path.join(dir, 'state.json'), 'not json at all');
-    const before = await runCli(['doctor', '-c', cfg], { home });
-    expect(before.exitCode).toBe(1);
-    expect(before.stdout).toMatch(/^fail\s+state: .*state\.json: not valid JSON/m);
-
-    const res = await runCli(['doctor', '--repair', '-c', cfg], { home });
-    expect(res.exitCode, res.stdout).toBe(0);
-    expect(res.stdout).toContain('restored');
-    const corrupt = fs.readdirSync(dir).filter((f) => f.startsWith('state.json.corrupt-'));
-    expect(corrupt).toHaveLength(1);
-    expect(fs.readFileSync(path.join(dir, corrupt[0]!), 'utf8')).toBe('not json at all');
-    const status = await runCli(['status', '--json', '-c', cfg], { home });
-    expect(JSON.parse(status.stdout).activeAccount).toBe('backup');
   });
 
   it('exits 75 when the state lock stays busy', async () => {
