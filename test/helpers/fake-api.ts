@@ -13,12 +13,25 @@
  * - `error500-ratelimit`: 500 `api_error` whose message says "rate limit" (a transient error
  *   Claude Code retries; it must never count as a quota hit).
  * - `overloaded529`: 529 `overloaded_error` (transient, retried).
+ * - `overloaded529-ratelimit`: 529 `overloaded_error` whose message says "rate limit" (transient).
+ *
+ * A burst (`startBurst`) overrides a token's mode for a while: its requests get the burst's
+ * error modes in turn (500, 529, 500, ...), then the token's own mode again. Claude Code
+ * retries through it and its turn ends normally once the burst is over.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
-export type FakeMode = 'ok' | 'tool' | 'limit' | 'error500-ratelimit' | 'overloaded529';
+export type FakeMode =
+  'ok' | 'tool' | 'limit' | 'error500-ratelimit' | 'overloaded529' | 'overloaded529-ratelimit';
+
+export interface FakeBurst {
+  /** How long the burst lasts from now, in ms. */
+  ms: number;
+  /** The modes its requests get, in turn (default: 500 then 529, both saying "rate limit"). */
+  modes?: FakeMode[];
+}
 
 export interface FakeUsage {
   input_tokens: number;
@@ -75,6 +88,8 @@ export interface FakeApi {
   setEventDelay(ms: number): void;
   /** Changes the usage numbers reported from now on. */
   setUsage(usage: Partial<FakeUsage>): void;
+  /** Starts a burst of errors for one bearer token (or every token with `'default'`). */
+  startBurst(tokenOrDefault: string, burst: FakeBurst): void;
   /** The `POST /v1/messages` requests, optionally of one token. */
   messageRequests(token?: string): RecordedRequest[];
   close(): Promise<void>;
@@ -149,8 +164,15 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
   let delay = opts.eventDelayMs ?? 5;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+  const bursts = new Map<string, { until: number; modes: FakeMode[]; served: number }>();
   const modeFor = (token: string | null): FakeMode =>
     (token !== null ? modes.get(token) : undefined) ?? defaultMode;
+  /** The mode for the next request of `token`: the burst's next mode while one is on. */
+  const nextMode = (token: string | null): FakeMode => {
+    const b = (token !== null ? bursts.get(token) : undefined) ?? bursts.get('default');
+    if (b && Date.now() < b.until) return b.modes[b.served++ % b.modes.length]!;
+    return modeFor(token);
+  };
 
   const unifiedAllowed = (): Record<string, string> => ({
     'anthropic-ratelimit-unified-status': 'allowed',
@@ -292,6 +314,10 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
       sendError(res, 529, 'overloaded_error', 'Overloaded');
       return 529;
     }
+    if (mode === 'overloaded529-ratelimit') {
+      sendError(res, 529, 'overloaded_error', 'Overloaded: rate limit of the upstream pool hit');
+      return 529;
+    }
     const user = lastUser(body);
     const toolResult = user ? toolResultText(user.content) : null;
     let blocks: Block[];
@@ -348,7 +374,7 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
         requests.push(rec);
         try {
           if (req.method === 'POST' && pathname === '/v1/messages') {
-            rec.mode = modeFor(token);
+            rec.mode = nextMode(token);
             rec.status = await messages(res, (body ?? {}) as Json, rec.mode);
           } else if (req.method === 'POST' && pathname === '/v1/messages/count_tokens') {
             rec.status = 200;
@@ -411,6 +437,13 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
     },
     setUsage(u) {
       Object.assign(usage, u);
+    },
+    startBurst(tokenOrDefault, burst) {
+      bursts.set(tokenOrDefault, {
+        until: Date.now() + burst.ms,
+        modes: burst.modes ?? ['error500-ratelimit', 'overloaded529-ratelimit'],
+        served: 0,
+      });
     },
     messageRequests(token) {
       return requests.filter(
