@@ -260,32 +260,3 @@ describe('swap', () => {
     expect(await sb.pane('ccl-1')).toContain('Read the task in');
   });
 });
-
-describe('swap recovery', () => {
-  const steps = ['planned', 'checkpointed', 'stopped', 'relinked', 'relaunched', 'ready'];
-  it.each(steps)('a swap killed right after "%s" is finished by the next run', async (step) => {
-    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
-    const ids = await pool(sb, ['ccl-0', 'ccl-1']);
-    const killed = await sb.cli(['swap'], { env: { CLAUDE_FAILOVER_FAULT: `swap:${step}` } });
-    expect(killed.exitCode).not.toBe(0);
-    expect((state(sb).swapJournal as Json).step).toBe(step);
-    // While the journal is open, watch keeps its hands off.
-    const w = JSON.parse((await sb.cli(['watch', '--json'])).stdout);
-    expect(w.actions.every((a: Json) => a.action === 'skipped')).toBe(true);
-
-    // The killed run's swap lock goes stale after lock.staleAfter; until then: busy (75).
-    const next = await waitFor(async () => {
-      const r = await sb.cli(['swap', '--json']);
-      return r.exitCode !== 75 && r;
-    }, 'the stale swap lock to be taken over');
-    expect(next.exitCode, next.stderr).toBe(0);
-    expect(JSON.parse(next.stdout)).toMatchObject({
-      outcome: 'completed',
-      resumed: true,
-      to: 'backup',
-    });
-    for (const n of ['ccl-0', 'ccl-1']) await expectOn(sb, n, 'backup', ids[n]);
-    expect(state(sb)).toMatchObject({ swapJournal: null, activeAccount: 'backup' });
-    expect(state(sb).swaps).toHaveLength(1);
-  });
-});
