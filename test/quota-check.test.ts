@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from '../src/lib/agent.js';
-import { readAgentStatus } from '../src/lib/agent-status.js';
 import { readEvents } from '../src/lib/events.js';
 import { processEnv, simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
 
@@ -194,29 +193,5 @@ describe('quota check', () => {
     await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(0.2)}`);
     expect((await check(sb)).decision).toBe('skip-reset-soon');
     expect(swaps(sb)).toBe(0);
-  });
-
-  it('with every account exhausted: exit 3, notified once, no swap loop', async () => {
-    const sb = simSandbox({ sessions: 'ccl-0' });
-    await pool(sb, ['ccl-0']);
-    sb.setLimit('backup', `You've hit your session limit · ${resetIn(5)}`);
-    await (
-      await sb.ctx()
-    ).state.update((st) => {
-      st.accounts.backup = {
-        exhaustedUntil: new Date(Date.now() + 5 * 3_600_000).toISOString(),
-        exhaustedReason: 'test',
-        authErrorAt: null,
-        usage: null,
-      };
-    });
-    await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(3)}`);
-    for (let i = 0; i < 3; i++) {
-      const r = await check(sb);
-      expect(r).toMatchObject({ decision: 'no-usable-account', exitCode: 3 });
-    }
-    expect(readEvents(sb.stateDir).filter((e) => e.event === 'accounts.exhausted')).toHaveLength(1);
-    expect(swaps(sb)).toBe(0);
-    expect(readAgentStatus(sb.project).sessions['ccl-0']?.account).toBe('primary');
   });
 });

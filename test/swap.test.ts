@@ -117,31 +117,6 @@ describe('swap', () => {
     expect(await agentPid(sb, 'ccl-0')).toBe(pid);
   });
 
-  it('with no usable account: exit 3, accounts.exhausted once, sessions left running', async () => {
-    const sb = simSandbox({ sessions: 'ccl-0', extra: 'notify: { events: [accounts.exhausted] }' });
-    await pool(sb, ['ccl-0']);
-    const pid = await agentPid(sb, 'ccl-0');
-    // The backup is disabled by hand in the state: exhausted for another hour.
-    await (
-      await sb.ctx()
-    ).state.update((st) => {
-      st.accounts.backup = {
-        exhaustedUntil: new Date(Date.now() + 3_600_000).toISOString(),
-        exhaustedReason: null,
-        authErrorAt: null,
-        usage: null,
-      };
-    });
-    for (let i = 0; i < 3; i++) {
-      const r = await sb.cli(['swap']);
-      expect(r.exitCode).toBe(3);
-      expect(r.stderr).toContain('no account can take the sessions');
-    }
-    expect(readEvents(sb.stateDir).filter((e) => e.event === 'accounts.exhausted')).toHaveLength(1);
-    expect(await agentPid(sb, 'ccl-0')).toBe(pid);
-    expect(state(sb).activeAccount).toBe('primary');
-  });
-
   it('marks a target that shows a login screen auth-error and tries the next account', async () => {
     const sb = simSandbox({
       sessions: 'ccl-{0..1}',
