@@ -6,7 +6,6 @@
  * the task in the queue.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readAgentStatus } from '../src/lib/agent-status.js';
@@ -332,70 +331,6 @@ describe('dispatch: hand-outs to the simulated agent', () => {
       attempt: 1,
     });
     expect(fs.readdirSync(q(sb.project))).toEqual([]);
-  });
-
-  it('treats hostile file names as data, fails bad input alone, and loses nothing', async () => {
-    const sb = simSandbox({ sessions: 'ccl-{0..2}', agentEnv: { SIM_TURN_MS: '50' } });
-    await startAgents(sb, ['ccl-0', 'ccl-1', 'ccl-2']);
-    const pwn = `cf-pwn-${process.pid}`;
-    const hostile = [
-      'has space',
-      `it's "quoted"`,
-      `$(touch ${pwn}-1)`,
-      `\`touch ${pwn}-2\``,
-      `semi;touch ${pwn}-3`,
-      'new\nline',
-      '-leading-dash',
-      'ünïcödé ✓ 任务',
-      'tab\there & | > <',
-    ];
-    for (const id of hostile)
-      writeTask(sb.project, `${id}.md`, 'sim-work: 50ms\nA hostile name.\n');
-    // Bad input, each failing alone.
-    writeTask(sb.project, 'bad-yaml.md', '---\npriority: [1\n---\nx\n');
-    writeTask(sb.project, 'bad-priority.md', '---\npriority: high\n---\nx\n');
-    writeTask(sb.project, 'bad-session.md', '---\nsession: ccl-9\n---\nx\n');
-    writeTask(sb.project, 'bad-utf8.md', Buffer.from([0x68, 0x69, 0xff, 0xfe, 0x0a]));
-    writeTask(sb.project, 'bad-empty.md', '');
-    writeTask(sb.project, 'bad-only-front-matter.md', '---\npriority: 1\n---\n');
-
-    let failed: DispatchReport['failed'] = [];
-    for (let round = 0; round < 12; round++) {
-      const r = await dispatch(sb);
-      expect(r.errors).toEqual([]);
-      failed = failed.concat(r.failed);
-      const left = fs.readdirSync(q(sb.project)).filter((n) => n.endsWith('.md'));
-      if (left.length === 0) break;
-      await waitFor(() => markers(sb.project).length === 0, 'the round finished', 20_000);
-    }
-    expect(fs.readdirSync(q(sb.project))).toEqual([]);
-    expect(fs.readdirSync(q(sb.project, 'done')).sort()).toEqual(
-      hostile.map((id) => `${id}.md`).sort(),
-    );
-    expect(Object.fromEntries(failed.map((f) => [f.task, f.reason]))).toEqual({
-      'bad-yaml': expect.stringMatching(/^front matter: not valid YAML \(line \d\)/),
-      'bad-priority': 'front matter: priority: expected an integer (higher goes first)',
-      'bad-session':
-        "front matter: session: unknown session 'ccl-9' (sessions of api: ccl-0, ccl-1, ccl-2)",
-      'bad-utf8': 'not valid UTF-8 text',
-      'bad-empty': 'empty file',
-      'bad-only-front-matter': 'empty task: only front matter',
-    });
-    for (const f of failed) {
-      expect(fs.existsSync(path.join(q(sb.project, 'failed'), `${f.task}.md`))).toBe(true);
-      const why = fs.readFileSync(
-        path.join(q(sb.project, 'failed'), `${f.task}.error.txt`),
-        'utf8',
-      );
-      expect(why.split('\n')[0]).toBe(f.reason);
-    }
-    // Nothing ran: no file from the $(...), backticks or ; anywhere the agent or CLI ran.
-    for (const dir of [sb.project, sb.home, os.tmpdir(), process.cwd()])
-      expect(fs.readdirSync(dir).filter((n) => n.startsWith(pwn))).toEqual([]);
-    // Each hostile task was done exactly once, by the id the agent typed back.
-    const done = readEvents(sb.stateDir).filter((e) => e.event === 'task.done');
-    expect(done.map((e) => e.task).sort()).toEqual([...hostile].sort());
-    expect(done.every((e) => e.session && e.attempt === 1)).toBe(true);
   });
 
   it('creates the marker before the prompt goes in, and removes it when the agent never takes it', async () => {

@@ -20,24 +20,6 @@ async function waitFor<T>(
   }
 }
 
-// A line recorder: echoes each line it reads and appends it to a file, byte for byte.
-const RECORDER = `
-const fs = require('fs');
-const out = process.argv[1];
-process.stdout.write('ready> ');
-let buf = '';
-process.stdin.on('data', (d) => {
-  buf += d.toString('utf8');
-  let i;
-  while ((i = buf.indexOf('\\n')) >= 0 || (i = buf.indexOf('\\r')) >= 0) {
-    const line = buf.slice(0, i);
-    buf = buf.slice(i + 1);
-    fs.appendFileSync(out, JSON.stringify(line) + '\\n');
-    process.stdout.write('\\ngot ' + line.length + '\\nready> ');
-  }
-});
-`;
-
 describe('tmux layer (real tmux, private socket)', () => {
   it('starts a session with cwd and env, lists it, captures it, and kills it', async () => {
     const { tmux } = tmuxSocket();
@@ -95,37 +77,6 @@ describe('tmux layer (real tmux, private socket)', () => {
     // does not always do; when it is there, it must be right.
     if (pane.deadStatus !== null) expect(pane.deadStatus).toBe(0);
     expect(await tmux.hasSession('dies')).toBe(true);
-  });
-
-  it('delivers hostile text verbatim and runs nothing', async () => {
-    const { tmux } = tmuxSocket();
-    const dir = tempDir();
-    const out = path.join(dir, 'received.jsonl');
-    const pwned = path.join(dir, 'pwned');
-    await tmux.newSession({
-      name: 'rec',
-      cwd: dir,
-      command: [process.execPath, '-e', RECORDER, out],
-    });
-    await waitFor(
-      async () => (await tmux.capturePane('rec', 5)).some((l) => l.includes('ready>')),
-      'the recorder',
-    );
-
-    const hostile = [
-      `$(touch ${pwned}); \`id\` ; tmux kill-server`,
-      `'"; rm -rf / #\\ $HOME %s %n {0..3} \u00e9\u00e8 \u2603 -- --help`,
-      `; touch ${pwned}; echo $((1+1)) && ls | cat > /dev/null`,
-    ];
-    for (const text of hostile) await tmux.pasteText('rec', text);
-    const received = await waitFor(() => {
-      const t = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').trim().split('\n') : [];
-      return t.length >= hostile.length && t.map((l) => JSON.parse(l) as string);
-    }, 'the recorder to receive every line');
-    expect(received).toEqual(hostile);
-    expect(fs.existsSync(pwned)).toBe(false);
-    // The server is still up: `tmux kill-server` was text, not a command.
-    expect(await tmux.hasSession('rec')).toBe(true);
   });
 
   it('keeps unicode text and paths without a UTF-8 locale (as under cron)', async () => {
