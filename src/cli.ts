@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT } from './lib/errors.js';
 import { Output } from './lib/output.js';
+import { redact } from './lib/redact.js';
 import type { GlobalOptions } from './lib/context.js';
 
 declare const __VERSION__: string | undefined;
@@ -387,9 +388,15 @@ export function buildProgram(): Command {
 
 function renderError(err: unknown, out: Output, verbose: boolean): number {
   if (err instanceof CliError) {
+    // stderr is redacted by Output; the JSON error on stdout must be too (a config error
+    // quotes the value it rejected, and that value may be a token).
     if (out.opts.json) {
       out.printJson({
-        error: { message: err.message, exitCode: err.exitCode, hint: err.hint ?? null },
+        error: {
+          message: redact(err.message),
+          exitCode: err.exitCode,
+          hint: err.hint ? redact(err.hint) : null,
+        },
       });
     }
     out.error(err.message);
@@ -399,7 +406,7 @@ function renderError(err: unknown, out: Output, verbose: boolean): number {
   }
   const e = err instanceof Error ? err : new Error(String(err));
   if (out.opts.json)
-    out.printJson({ error: { message: e.message, exitCode: EXIT.FAILURE, hint: null } });
+    out.printJson({ error: { message: redact(e.message), exitCode: EXIT.FAILURE, hint: null } });
   out.error(e.message);
   // An unexpected error is a bug: show where it came from.
   if (e.stack) out.info(verbose ? e.stack : e.stack.split('\n').slice(0, 4).join('\n'));
