@@ -13,10 +13,11 @@
  * run; the exit code is the worst step's (2 > 1 > 3 > 75 > 0: broken input first, then
  * failures, then "impossible", then "busy").
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import { ensurePrivateDir } from './fs-atomic.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './fs-atomic.js';
 import { tryLock } from './lock.js';
 import { emit } from './notify/index.js';
 
@@ -54,8 +55,22 @@ function due(last: string | undefined, interval: number, now: Date): boolean {
 
 type StepFn = () => Promise<{ summary: string; exitCode?: number } | null>;
 
+/**
+ * The crontab line appends to `<stateDir>/cron.log`, which cron's shell creates with its own
+ * umask (0644 or 0664): the tick it runs makes the log private like every other file there.
+ */
+async function privateCronLog(stateDir: string): Promise<void> {
+  try {
+    const log = path.join(stateDir, (await import('./cron.js')).CRON_LOG);
+    if ((fs.statSync(log).mode & 0o777) !== PRIVATE_FILE_MODE) fs.chmodSync(log, PRIVATE_FILE_MODE);
+  } catch {
+    // No log (systemd, or a tick by hand), or not ours to change: nothing to do.
+  }
+}
+
 export async function runTick(ctx: Context): Promise<TickResult> {
   ensurePrivateDir(ctx.config.stateDir);
+  await privateCronLog(ctx.config.stateDir);
   const release = await tryLock(path.join(ctx.config.stateDir, 'tick'), {
     staleAfter: ctx.config.lock.staleAfter,
   });
