@@ -16,7 +16,7 @@ type Json = Record<string, unknown>;
 
 const SESSIONS = ['ccl-0', 'ccl-1'];
 /** How far ahead the backup's reset is when the episode starts. */
-const BACKUP_RESET_MS = 12_000;
+const BACKUP_RESET_MS = 20_000;
 
 /** A clock-only reset text `h` hours from now, in UTC: `resets 4:30pm (UTC)`. */
 function resetIn(hours: number): string {
