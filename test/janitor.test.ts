@@ -193,6 +193,21 @@ describe('janitor', () => {
     expect(ctx.state.read().swaps.map((s) => s.reason)).toEqual(['r2', 'r3', 'r4']);
   });
 
+  it('removes temp files a killed writer left in stateDir, once they are an hour old', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    fs.mkdirSync(sb.stateDir, { recursive: true });
+    const old = path.join(sb.stateDir, '.state.json.tmp-4242-deadbeef');
+    const fresh = path.join(sb.stateDir, '.state.json.tmp-4243-cafef00d');
+    fs.writeFileSync(old, '{');
+    fs.writeFileSync(fresh, '{');
+    fs.utimesSync(old, ago(2 * H), ago(2 * H));
+    fs.utimesSync(fresh, NOW, NOW);
+    const r = await runJanitor(await sb.ctx(clock));
+    expect(r.actions.filter((a) => a.kind === 'remove-temp').map((a) => a.target)).toEqual([old]);
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
+  });
+
   it('--dry-run lists the actions and does none of them; the CLI exits 0', async () => {
     const sb = simSandbox({ sessions: 'ccl-0', extra: 'janitor: { archiveDoneAfter: 1d }' });
     fs.writeFileSync(path.join(queue(sb, 'done'), 'old.md'), 'x');

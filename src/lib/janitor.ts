@@ -11,6 +11,7 @@
  * - `events.jsonl` (and `cron.log`) rotate past `janitor.eventsMaxBytes`, keeping 3
  *   generations.
  * - The swap history is capped at `swap.historyMax`.
+ * - Temp files of atomic writes left in `stateDir` by a killed writer, an hour old, go.
  *
  * Every action is one event; `--dry-run` lists the actions and does none of them. No task
  * file is ever deleted: tasks only move.
@@ -27,7 +28,7 @@ import { paneRunsAgent } from './status.js';
 import { listDir } from './fs-atomic.js';
 
 export type JanitorActionKind =
-  'requeue' | 'fail' | 'archive' | 'prune-checkpoint' | 'rotate-log' | 'cap-swaps';
+  'requeue' | 'fail' | 'archive' | 'prune-checkpoint' | 'rotate-log' | 'cap-swaps' | 'remove-temp';
 
 export interface JanitorAction {
   kind: JanitorActionKind;
@@ -124,6 +125,40 @@ async function pruneCheckpoints(
           session,
           detail: tooOld ? `older than checkpoint.maxAge` : `beyond checkpoint.keep (${keep})`,
         },
+        () => fs.rmSync(file, { force: true }),
+      );
+    }
+  }
+}
+
+/** Temp files of atomic writes (`.<name>.tmp-<pid>-<rand>`) left by a killed writer. */
+const TEMP_RE = /^\..+\.tmp-\d+-[0-9a-f]+$/;
+/** Only temp files this old are orphans: a live writer renames its own within moments. */
+export const ORPHAN_TEMP_AGE_MS = 3_600_000;
+
+async function removeOrphanTemps(
+  ctx: Context,
+  now: Date,
+  plan: JanitorAction[],
+  run: Runner,
+): Promise<void> {
+  const dirs = [ctx.config.stateDir, path.join(ctx.config.stateDir, 'checkpoints')];
+  for (const d of listDir(path.join(ctx.config.stateDir, 'checkpoints')))
+    dirs.push(path.join(ctx.config.stateDir, 'checkpoints', d));
+  for (const dir of dirs) {
+    for (const name of listDir(dir)) {
+      if (!TEMP_RE.test(name)) continue;
+      const file = path.join(dir, name);
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(file);
+      } catch {
+        continue;
+      }
+      if (!st.isFile() || now.getTime() - st.mtimeMs < ORPHAN_TEMP_AGE_MS) continue;
+      await run(
+        plan,
+        { kind: 'remove-temp', target: file, detail: 'left by a writer that was killed' },
         () => fs.rmSync(file, { force: true }),
       );
     }
@@ -252,6 +287,7 @@ export async function runJanitor(
   await sweepStaleMarkers(ctx, now, plan, run);
   await archiveDone(ctx, now, plan, run);
   await pruneCheckpoints(ctx, now, plan, run);
+  await removeOrphanTemps(ctx, now, plan, run);
 
   // The swap history is capped (the state file stays small).
   const state = ctx.state.read();
