@@ -131,6 +131,28 @@ describe('session start / list / stop', () => {
     expect(events).toEqual(expect.arrayContaining(['session.started', 'session.stopped']));
   });
 
+  it('stops several agents together, and reports the ones not running', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..3}' });
+    await sb.cli(['setup']);
+    await sb.cli(['session', 'start', 'ccl-0', 'ccl-1', 'ccl-2']);
+    await waitIdle(sb, ['ccl-0', 'ccl-1', 'ccl-2']);
+    const stop = await sb.cli(['session', 'stop', '--json']);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(JSON.parse(stop.stdout).stopped).toEqual([
+      { session: 'ccl-0', action: 'graceful' },
+      { session: 'ccl-1', action: 'graceful' },
+      { session: 'ccl-2', action: 'graceful' },
+      { session: 'ccl-3', action: 'absent' },
+    ]);
+    expect(await sb.tmux.listPanes()).toEqual([]);
+    const stopped = readEvents(sb.stateDir).filter((e) => e.event === 'session.stopped');
+    expect(stopped.map((e) => [e.session, e.how])).toEqual([
+      ['ccl-0', 'graceful'],
+      ['ccl-1', 'graceful'],
+      ['ccl-2', 'graceful'],
+    ]);
+  });
+
   it('kills an agent that ignores the graceful stop after agent.stopTimeout', async () => {
     const sb = simSandbox({ sessions: 'stubborn' });
     const script = path.join(sb.home, 'stubborn.js');

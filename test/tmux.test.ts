@@ -79,6 +79,48 @@ describe('tmux layer (real tmux, private socket)', () => {
     expect(await tmux.hasSession('dies')).toBe(true);
   });
 
+  it('shares one list-panes among concurrent callers, never one older than its own change', async () => {
+    const { tmux } = tmuxSocket();
+    const cwd = tempDir();
+    await tmux.newSession({ name: 'a', cwd, command: ['sleep', '60'] });
+    // Watch (and slow down) the list-panes calls; tmux itself still answers them.
+    let lists = 0;
+    const run = tmux.run.bind(tmux);
+    tmux.run = async (args, opts) => {
+      const out = await run(args, opts);
+      if (args[0] === 'list-panes') {
+        lists++;
+        await sleep(300);
+      }
+      return out;
+    };
+    const all = await Promise.all(Array.from({ length: 10 }, () => tmux.sessions()));
+    expect(lists).toBe(1);
+    expect(all.every((m) => m.has('a'))).toBe(true);
+
+    // A listing in flight from before a change is not handed to a caller after it.
+    const before = tmux.sessions();
+    await sleep(50);
+    await tmux.newSession({ name: 'b', cwd, command: ['sleep', '60'] });
+    await tmux.killSession('a');
+    const after = await tmux.sessions();
+    expect([...after.keys()].sort()).toEqual(['b']);
+    expect([...(await before).keys()]).toEqual(['a']);
+    expect(lists).toBe(3);
+  });
+
+  it('runs one command per target in one invocation, each on its own when one fails', async () => {
+    const { tmux } = tmuxSocket();
+    const cwd = tempDir();
+    for (const name of ['x', 'y', 'z'])
+      await tmux.newSession({ name, cwd, command: ['sleep', '60'] });
+    await tmux.runEach(['x', 'y'], (s) => ['kill-session', '-t', `=${s}`]);
+    expect([...(await tmux.sessions()).keys()]).toEqual(['z']);
+    // 'gone' makes tmux skip the rest of the line: 'z' is killed by the fallback.
+    await tmux.runEach(['gone', 'z'], (s) => ['kill-session', '-t', `=${s}`]);
+    expect(await tmux.listPanes()).toEqual([]);
+  });
+
   it('keeps unicode text and paths without a UTF-8 locale (as under cron)', async () => {
     const saved = {
       LANG: process.env.LANG,

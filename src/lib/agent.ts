@@ -13,7 +13,7 @@ import {
 } from './env-names.js';
 import { findExecutable } from './exec.js';
 import { paneRunsAgent } from './status.js';
-import type { Tmux } from './tmux.js';
+import { paneTarget, type PaneInfo, type Tmux } from './tmux.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -219,6 +219,8 @@ export async function waitReady(
   }
 }
 
+export type StopOutcome = 'absent' | 'graceful' | 'killed';
+
 /**
  * Stops an agent: gracefully first (interrupt, then `/exit`, then Ctrl-C twice), and kills
  * the tmux session after `timeoutMs`. Returns how it ended.
@@ -227,38 +229,67 @@ export async function stopAgent(
   tmux: Tmux,
   session: string,
   timeoutMs: number,
-): Promise<'absent' | 'graceful' | 'killed'> {
-  if (!(await tmux.hasSession(session))) return 'absent';
-  const alive = async () => paneRunsAgent((await tmux.sessions()).get(session));
+): Promise<StopOutcome> {
+  return (await stopAgents(tmux, [session], timeoutMs)).get(session)!;
+}
+
+/**
+ * Stops several agents together, each as `stopAgent` does. Each step goes to every pane in
+ * one tmux invocation and one `list-panes` per round watches them all, so stopping 20 costs
+ * about what stopping one does.
+ */
+export async function stopAgents(
+  tmux: Tmux,
+  sessions: readonly string[],
+  timeoutMs: number,
+): Promise<Map<string, StopOutcome>> {
+  const result = new Map<string, StopOutcome>();
+  const panes = await tmux.sessions();
+  const present = [...new Set(sessions)].filter((s) => panes.has(s));
+  for (const s of sessions) if (!panes.has(s)) result.set(s, 'absent');
+  const running = (now: Map<string, PaneInfo>) => present.filter((s) => paneRunsAgent(now.get(s)));
+  let live = running(panes);
   const waitGone = async (ms: number) => {
     const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (!(await alive())) return true;
+    for (;;) {
+      live = running(await tmux.sessions());
+      if (!live.length || Date.now() >= until) return;
       await sleep(100);
     }
-    return !(await alive());
   };
-  let how: 'graceful' | 'killed' = 'graceful';
-  if (await alive()) {
-    try {
-      await tmux.sendKeys(session, ['Escape']);
+  const keys = (targets: string[], key: string) =>
+    tmux.runEach(targets, (s) => ['send-keys', '-t', paneTarget(s), key]);
+  if (live.length) {
+    await keys(live, 'Escape');
+    await sleep(100);
+    await keys(live, 'C-u');
+    // Typed again after a failure, so the line is cleared first: never `/exit/exit`.
+    await tmux.runEach(
+      live,
+      (s) => ['send-keys', '-l', '-t', paneTarget(s), '--', '/exit'],
+      async (s) => {
+        await tmux.sendKeys(s, ['C-u']);
+        await tmux.sendLiteral(s, '/exit');
+      },
+    );
+    await sleep(150);
+    await keys(live, 'Enter');
+    await waitGone(timeoutMs / 2);
+    if (live.length) {
+      await keys(live, 'C-c');
       await sleep(100);
-      await tmux.sendKeys(session, ['C-u']);
-      await tmux.sendLiteral(session, '/exit');
-      await sleep(150);
-      await tmux.sendKeys(session, ['Enter']);
-      if (!(await waitGone(timeoutMs / 2))) {
-        await tmux.sendKeys(session, ['C-c']);
-        await sleep(100);
-        await tmux.sendKeys(session, ['C-c']);
-        if (!(await waitGone(timeoutMs / 2))) how = 'killed';
-      }
-    } catch {
-      how = 'killed';
+      await keys(live, 'C-c');
+      await waitGone(timeoutMs / 2);
     }
+    for (const s of live) result.set(s, 'killed');
   }
-  await tmux.killSession(session);
-  return how;
+  for (const s of present) if (!result.has(s)) result.set(s, 'graceful');
+  await tmux.runEach(
+    present,
+    (s) => ['kill-session', '-t', `=${s}`],
+    (s) => tmux.killSession(s),
+  );
+  return result;
 }
 
 /** Whether this configuration's agent knows `--resume` (anything Claude-like does). */

@@ -307,37 +307,40 @@ export async function writeCheckpoints(
   const state = ctx.state.read();
   const panes = await ctx.tmux.sessions();
   const now = ctx.clock.now();
-  const results: CheckpointResult[] = [];
-  for (const s of sessions) {
-    const pane = panes.get(s.name);
-    const r: CheckpointResult = {
-      session: s.name,
-      written: null,
-      skipped: null,
-      error: null,
-      warnings: [],
-    };
-    results.push(r);
-    if (!paneRunsAgent(pane)) {
-      r.skipped = deadReason(pane);
-      continue;
-    }
-    let cp: Checkpoint;
-    try {
-      cp = await buildCheckpoint(ctx, s, pane!, state, now, (m) => r.warnings.push(m));
-    } catch (err) {
-      // The pane went away between the listing and the capture.
-      if (!(await ctx.tmux.hasSession(s.name).catch(() => false))) {
-        r.skipped = 'no tmux session';
-        continue;
+  // Built in parallel (each waits on its own pane capture), written in order.
+  const built = await Promise.all(
+    sessions.map(async (s) => {
+      const pane = panes.get(s.name);
+      const r: CheckpointResult = {
+        session: s.name,
+        written: null,
+        skipped: null,
+        error: null,
+        warnings: [],
+      };
+      if (!paneRunsAgent(pane)) {
+        r.skipped = deadReason(pane);
+        return { r, cp: null };
       }
-      r.error = (err as Error).message;
-      continue;
-    }
+      try {
+        const cp = await buildCheckpoint(ctx, s, pane!, state, now, (m) => r.warnings.push(m));
+        return { r, cp };
+      } catch (err) {
+        // The pane went away between the listing and the capture.
+        if (!(await ctx.tmux.hasSession(s.name).catch(() => false))) r.skipped = 'no tmux session';
+        else r.error = (err as Error).message;
+        return { r, cp: null };
+      }
+    }),
+  );
+  const results: CheckpointResult[] = [];
+  for (const { r, cp } of built) {
+    results.push(r);
+    if (!cp) continue;
     try {
       r.written = saveCheckpoint(ctx.config.stateDir, cp);
     } catch (err) {
-      r.error = `${checkpointDir(ctx.config.stateDir, s.name)}: ${(err as Error).message}`;
+      r.error = `${checkpointDir(ctx.config.stateDir, r.session)}: ${(err as Error).message}`;
     }
   }
 

@@ -6,7 +6,7 @@ import {
   planLaunch,
   fullResumeKey,
   readScreen,
-  stopAgent,
+  stopAgents,
   tmuxGlobalEnvNames,
   waitReady,
   type PaneScreen,
@@ -294,15 +294,16 @@ export async function stopSessions(
   opts: { operator: boolean; onProgress?: (msg: string) => void },
 ): Promise<StopResult[]> {
   const sessions = selectSessions(ctx, names);
-  const results = await Promise.all(
-    sessions.map(async (s) => {
-      opts.onProgress?.(`stopping ${s.name}`);
-      return {
-        session: s.name,
-        action: await stopAgent(ctx.tmux, s.name, ctx.config.agent.stopTimeout),
-      };
-    }),
+  opts.onProgress?.(`stopping ${sessions.map((s) => s.name).join(', ')}`);
+  const how = await stopAgents(
+    ctx.tmux,
+    sessions.map((s) => s.name),
+    ctx.config.agent.stopTimeout,
   );
+  const results: StopResult[] = sessions.map((s) => ({
+    session: s.name,
+    action: how.get(s.name)!,
+  }));
   if (opts.operator) {
     await ctx.state.update((st) => {
       for (const r of results) sessionState(st, r.session).stopped = true;

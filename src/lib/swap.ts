@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { accountCondition, pickSwapTarget } from './accounts.js';
 import { readAgentStatus } from './agent-status.js';
-import { readScreen, stopAgent } from './agent.js';
+import { readScreen, stopAgents } from './agent.js';
 import { deliverTaskPrompt } from './dispatch.js';
 import { renderPrompt } from './prompt.js';
 import { readLatestCheckpoint, taskInFlight, writeCheckpoints } from './checkpoint.js';
@@ -421,8 +421,10 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
     // 2. Stop them in parallel, gracefully first.
     if (j.step === 'checkpointed') {
       c.progress(`stopping ${j.sessions.length} sessions on ${j.from}`);
-      await Promise.all(
-        j.sessions.map((js) => stopAgent(ctx.tmux, js.name, ctx.config.agent.stopTimeout)),
+      await stopAgents(
+        ctx.tmux,
+        j.sessions.map((js) => js.name),
+        ctx.config.agent.stopTimeout,
       );
       j = await updateJournal(ctx, (jj) => {
         for (const js of jj.sessions) js.stopped = true;
@@ -448,12 +450,14 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
       c.progress(`relaunching on ${j.to}`);
       const dir = accountDir(ctx, j.to);
       const launches: Array<{ js: JournalSession; at: number; resumeId: string | null }> = [];
-      let first = true;
+      // The panes before any launch: only our own launches change them during the loop.
+      const panes = await ctx.tmux.sessions();
+      let lastLaunch = 0;
       for (const js of j.sessions) {
         const s = cfgOf(js);
         if (!s) continue;
         // Already relaunched on the target by an earlier, interrupted run: leave it.
-        const pane = (await ctx.tmux.sessions()).get(js.name);
+        const pane = panes.get(js.name);
         if (
           paneRunsAgent(pane) &&
           (await ctx.tmux.sessionEnv(js.name, 'CLAUDE_FAILOVER_ACCOUNT')) === j.to
@@ -476,9 +480,10 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
           );
           resumeId = null;
         }
-        if (!first) await sleep(ctx.config.swap.launchStagger);
-        first = false;
-        const at = Date.now();
+        // Launches start launchStagger apart; the time a launch itself takes counts.
+        if (lastLaunch)
+          await sleep(Math.max(0, lastLaunch + ctx.config.swap.launchStagger - Date.now()));
+        const at = (lastLaunch = Date.now());
         await launchSession(ctx, s, j.to, resumeId, inherited);
         launches.push({ js, at, resumeId });
       }
@@ -521,8 +526,10 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
         { account: bad, sessions: authFailed, detail: 'its agents did not log in' },
         'error',
       );
-      await Promise.all(
-        j.sessions.map((js) => stopAgent(ctx.tmux, js.name, ctx.config.agent.stopTimeout)),
+      await stopAgents(
+        ctx.tmux,
+        j.sessions.map((js) => js.name),
+        ctx.config.agent.stopTimeout,
       );
       const now = ctx.clock.now();
       const state = await ctx.state.update((st) => {

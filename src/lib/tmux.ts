@@ -64,7 +64,15 @@ function isNoServer(err: unknown): boolean {
   );
 }
 
+/** tmux commands that only read; every other one may change what `list-panes` shows. */
+const READ_ONLY = new Set(['list-panes', 'capture-pane', 'show-environment', 'list-sessions']);
+
 export class Tmux {
+  /** Bumped at the start and the end of every command that may change the server. */
+  private epoch = 0;
+  /** The `list-panes` in flight, and the epoch it started in. */
+  private listing: { epoch: number; panes: Promise<PaneInfo[]> } | null = null;
+
   constructor(
     /** `tmux -L <socket>`; null for the default server. */
     readonly socket: string | null = null,
@@ -82,11 +90,17 @@ export class Tmux {
     args: readonly string[],
     opts: { input?: string; timeout?: number } = {},
   ): Promise<string> {
-    const res = await run(this.bin, [...this.baseArgs(), ...args], {
-      input: opts.input,
-      timeout: opts.timeout ?? 10_000,
-    });
-    return res.stdout;
+    const changes = !READ_ONLY.has(args[0] ?? '');
+    if (changes) this.epoch++;
+    try {
+      const res = await run(this.bin, [...this.baseArgs(), ...args], {
+        input: opts.input,
+        timeout: opts.timeout ?? 10_000,
+      });
+      return res.stdout;
+    } finally {
+      if (changes) this.epoch++;
+    }
   }
 
   async version(): Promise<string> {
@@ -151,8 +165,27 @@ export class Tmux {
     }
   }
 
-  /** Every pane of the server; empty when no server is running. */
+  /**
+   * Every pane of the server; empty when no server is running. Callers that ask while a
+   * `list-panes` is in flight share it (20 sessions polled in parallel cost one tmux call
+   * per round, not 20), unless this instance sent a command that may change the server since
+   * that call started: a caller that awaited its own change must see it.
+   */
   async listPanes(): Promise<PaneInfo[]> {
+    let listing = this.listing;
+    if (!listing || listing.epoch !== this.epoch) {
+      const entry = { epoch: this.epoch, panes: this.listPanesNow() };
+      listing = this.listing = entry;
+      entry.panes
+        .finally(() => {
+          if (this.listing === entry) this.listing = null;
+        })
+        .catch(() => undefined);
+    }
+    return (await listing.panes).map((p) => ({ ...p }));
+  }
+
+  private async listPanesNow(): Promise<PaneInfo[]> {
     let out: string;
     try {
       out = await this.run(['list-panes', '-a', '-F', PANE_FORMAT]);
@@ -240,6 +273,30 @@ export class Tmux {
     }
   }
 
+  /**
+   * Runs one command per target in a single tmux invocation (`cmd ; cmd ; ...`), so 20
+   * panes cost one tmux process instead of 20. tmux skips the rest of the line after a
+   * command that fails (a pane that went away meanwhile); then each target's command is run
+   * on its own and failures are ignored, so the commands must be safe to repeat.
+   */
+  async runEach(
+    targets: readonly string[],
+    command: (target: string) => string[],
+    fallback: (target: string) => Promise<unknown> = (t) => this.run(command(t)),
+  ): Promise<void> {
+    if (!targets.length) return;
+    const line = targets.flatMap((t, i) => [
+      ...(i ? [';'] : []),
+      // tmux reads a lone ';' argument as a command separator; '\\;' is its literal form.
+      ...command(t).map((a) => (a === ';' ? '\\;' : a)),
+    ]);
+    try {
+      await this.run(line);
+    } catch {
+      for (const t of targets) await fallback(t).catch(() => undefined);
+    }
+  }
+
   /** A variable of a session's environment (what `new-session -e` set), or null. */
   async sessionEnv(session: string, name: string): Promise<string | null> {
     const res = await run(
@@ -264,6 +321,6 @@ export class Tmux {
 }
 
 /** An exact-match target for a session's active pane. */
-function paneTarget(target: string): string {
+export function paneTarget(target: string): string {
   return target.startsWith('%') || target.startsWith('=') ? target : `=${target}:`;
 }
