@@ -5,11 +5,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCheckpoint } from './checkpoint.mjs';
+import { benchConcurrency } from './concurrency.mjs';
 import { benchDispatch } from './dispatch.mjs';
+import { benchHooks } from './hooks.mjs';
 import { compare } from './lib.mjs';
+import { benchSwap } from './swap.mjs';
+import { benchTick } from './tick.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const runs = Number(process.env.BENCH_RUNS ?? 15);
+const runs = Math.max(5, Number(process.env.BENCH_RUNS ?? 15));
+// The figures that take seconds per run (live agents, 100 processes): fewer runs, never < 5.
+const slowRuns = Math.max(5, Math.round(runs / 3));
+const load = os.loadavg()[0].toFixed(2);
 const node = process.execPath;
 const bin = path.join(root, 'bin', 'claude-failover.js');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cf-bench-'));
@@ -40,8 +47,35 @@ try {
 } finally {
   fs.rmSync(home, { recursive: true, force: true });
 }
-rows.push(benchCheckpoint({ root, runs }));
-rows.push(...benchDispatch({ root, runs }));
+
+/** A figure that fails to measure is a row saying why; the others still run. */
+async function measure(name, fn) {
+  const started = Date.now();
+  try {
+    const r = await fn();
+    rows.push(...(Array.isArray(r) ? r : [r]));
+  } catch (err) {
+    process.exitCode = 1;
+    rows.push({
+      figure: name,
+      value: '-',
+      baseline: '-',
+      result: `error: ${String(err.message ?? err)
+        .split('\n')[0]
+        .replace(/\|/g, '\\|')}`,
+      target: '-',
+      ok: false,
+    });
+  }
+  console.error(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+await measure('hooks', () => benchHooks({ root, runs }));
+await measure('checkpoint', () => benchCheckpoint({ root, runs }));
+await measure('dispatch', () => benchDispatch({ root, runs }));
+await measure('tick', () => benchTick({ root, runs: slowRuns }));
+await measure('swap', () => benchSwap({ root, runs: slowRuns }));
+await measure('concurrency', () => benchConcurrency({ root, runs: slowRuns }));
 
 const header = '| figure | value | baseline | result | target | met |\n|---|---|---|---|---|---|';
 const lines = rows.map(
@@ -49,6 +83,6 @@ const lines = rows.map(
     `| ${r.figure} | ${r.value} | ${r.baseline} | ${r.result} | ${r.target} | ${r.ok ? 'yes' : 'NO'} |`,
 );
 const table = [header, ...lines].join('\n');
-const md = `# Benchmark results\n\nMedians of ${runs} runs each, alternating with the baseline, on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Regenerate with \`npm run bench\`.\n\n${table}\n`;
+const md = `# Benchmark results\n\nMedians of ${runs} runs each (${slowRuns} for \`tick\`, \`swap\` and the 100 concurrent commands, which take seconds per run), alternating with the baseline measured in the same run, on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)} (load average ${load} at the start). Regenerate with \`npm run bench\`; \`BENCH_RUNS=n\` changes the number of runs.\n\n${table}\n`;
 fs.writeFileSync(path.join(root, 'bench', 'RESULTS.md'), md);
 console.log(table);
