@@ -259,7 +259,7 @@ export async function stopAgents(
   };
   const keys = (targets: string[], key: string) =>
     tmux.runEach(targets, (s) => ['send-keys', '-t', paneTarget(s), key]);
-  if (live.length) {
+  const stopGracefully = async () => {
     await keys(live, 'Escape');
     await sleep(100);
     await keys(live, 'C-u');
@@ -280,6 +280,13 @@ export async function stopAgents(
       await sleep(100);
       await keys(live, 'C-c');
       await waitGone(timeoutMs / 2);
+    }
+  };
+  if (live.length) {
+    try {
+      await stopGracefully();
+    } catch {
+      // tmux failed us midway: whatever is still running is killed with its session.
     }
     for (const s of live) result.set(s, 'killed');
   }
