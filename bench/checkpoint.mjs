@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { compare } from './lib.mjs';
+import { compare, killTmuxServer } from './lib.mjs';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -204,11 +204,7 @@ export function benchCheckpoint({ root, runs }) {
       ok: r.ratio <= 1.5,
     };
   } finally {
-    try {
-      tmux(socket, ['kill-server']);
-    } catch {
-      // no server left
-    }
+    killTmuxServer(socket);
     fs.rmSync(home, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { median, timeOnce } from './lib.mjs';
+import { killTmuxServer, median, timeOnce } from './lib.mjs';
 
 const PROJECTS = 50;
 const TASKS = 200;
@@ -127,11 +127,7 @@ export function benchDispatch({ root, runs }) {
       },
     ];
   } finally {
-    try {
-      tmux(socket, ['kill-server']);
-    } catch {
-      // no server left
-    }
+    killTmuxServer(socket);
     fs.rmSync(home, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,9 @@
 // Helpers for the benchmarks: run a command N times, alternating with its baseline, and
 // report medians, so machine noise hits both sides alike.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export function timeOnce(file, args, opts = {}) {
   const start = process.hrtime.bigint();
@@ -31,4 +34,11 @@ export function compare(subject, baseline, runs) {
     b.push(timeOnce(...baseline));
   }
   return { subject: median(a), baseline: median(b), ratio: median(a) / median(b) };
+}
+
+/** Kills a private tmux server (`tmux -L socket`) and removes its socket file, which tmux leaves. */
+export function killTmuxServer(socket) {
+  spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
+  const dir = path.join(process.env.TMUX_TMPDIR || os.tmpdir(), `tmux-${process.getuid?.() ?? 0}`);
+  fs.rmSync(path.join(dir, socket), { force: true });
 }

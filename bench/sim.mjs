@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { killTmuxServer } from './lib.mjs';
 
 const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
@@ -157,7 +158,7 @@ export function simPool({
     },
     close() {
       open.delete(pool);
-      spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
+      killTmuxServer(socket);
       // Killed agents may still be writing for a moment.
       for (let i = 0; i < 5; i++) {
         try {
