@@ -125,7 +125,7 @@ export async function runHook(
           account: ctx.account,
           ...(h.transcript_path ? { transcriptPath: h.transcript_path } : {}),
         }),
-        { waitFor: 2500 },
+        { waitFor: 3500 },
       );
     }
   } catch (err) {
