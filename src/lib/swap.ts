@@ -320,7 +320,6 @@ async function beginSwap(
     st.swapJournal = journal;
     markExhausted(ctx, st, from, opts.exhaustedUntil);
   });
-  faultPoint(ctx, 'planned');
   await event(
     ctx,
     'swap.started',
@@ -333,6 +332,7 @@ async function beginSwap(
     },
     'warn',
   );
+  faultPoint(ctx, 'planned');
   return { journal };
 }
 
