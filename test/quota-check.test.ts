@@ -195,3 +195,34 @@ describe('quota check', () => {
     expect(swaps(sb)).toBe(0);
   });
 });
+
+describe('quota check after a swap', () => {
+  it("ignores a redrawn limit of the account it left (same reset), yet sees this account's own", async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', extra: 'quota: { reactivateCooldown: 1s }' });
+    await pool(sb, ['ccl-0']);
+    expect((await sb.cli(['swap', '--to', 'backup'])).exitCode).toBe(0);
+    const reset = resetIn(3);
+    // The account we left is exhausted until that reset (to the minute).
+    const r0 = await sb.cli(['quota', 'explain', '--json', '-'], {
+      input: `You've hit your session limit · ${reset}`,
+    });
+    const leftUntil = (JSON.parse(r0.stdout) as { resetsAt: string }).resetsAt;
+    await (
+      await sb.ctx()
+    ).state.update((st) => {
+      st.accounts.primary = {
+        exhaustedUntil: leftUntil,
+        exhaustedReason: 'limit.hit-your-window',
+        authErrorAt: null,
+        usage: null,
+      };
+    });
+    await new Promise((r) => setTimeout(r, 1100));
+    await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${reset}`);
+    expect((await check(sb)).decision).toBe('clean');
+    // A limit of the backup itself, with its own reset, is still a limit.
+    await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(4)}`);
+    const r = await check(sb);
+    expect(r.decision).toBe('no-usable-account');
+  });
+});

@@ -216,8 +216,20 @@ async function gather(
   }
   // The verdict, unless its limit lines were all acted on already (a resumed agent redraws
   // its history, old limit messages included).
+  // A limit whose reset is the one recorded for an account we already left is that account's
+  // message, redrawn (the hook and the transcript still catch a new limit of this account).
+  const leftResets = Object.entries(state.accounts)
+    .filter(([name, a]) => name !== account && a.exhaustedUntil)
+    .map(([, a]) => Date.parse(a.exhaustedUntil!));
+  const fromLeftAccount = (m: { resetsAt: string | null }) =>
+    m.resetsAt !== null && leftResets.some((t) => Math.abs(t - Date.parse(m.resetsAt!)) < 60_000);
   const fresh = r.matches.filter(
-    (m) => !(m.verdict === 'limit' && m.line && consumed.has(fingerprint(m.line))),
+    (m) =>
+      !(
+        m.verdict === 'limit' &&
+        m.line &&
+        (consumed.has(fingerprint(m.line)) || fromLeftAccount(m))
+      ),
   );
   const freshLimit =
     fresh.find((m) => m.verdict === 'limit' && !m.aux) ?? fresh.find((m) => m.verdict === 'limit');
