@@ -153,8 +153,8 @@ describe.concurrent('a swap killed at each of its steps', () => {
         expect.objectContaining({ from: 'primary', to: 'backup', outcome: 'completed' }),
       ]);
       const events = readEvents(sb.stateDir).map((e) => e.event);
-      // Started once (a kill right after "planned" comes before its swap.started event).
-      expect(events.filter((e) => e === 'swap.started')).toHaveLength(step === 'planned' ? 0 : 1);
+      // Started once, resumed once, completed once: the log has the whole story.
+      expect(events.filter((e) => e === 'swap.started')).toHaveLength(1);
       expect(events.filter((e) => e === 'swap.resumed')).toHaveLength(1);
       expect(events.filter((e) => e === 'swap.completed')).toHaveLength(1);
 
