@@ -99,7 +99,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sb?.tmux.killServer();
+  // Kills the tmux server, waits for the agents to exit, removes the sandbox.
   await closeRealSandboxes();
 });
 

@@ -17,7 +17,12 @@ const cleanups: Array<() => Promise<void> | void> = [];
 // later, from inside a test or a beforeAll, is never run by vitest: the temp dirs and tmux
 // servers leaked.
 afterAll(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
+  for (const f of cleanups.splice(0).reverse()) {
+    // A cleanup that fails leaves litter, not a wrong result: say so, and go on.
+    await Promise.resolve()
+      .then(f)
+      .catch((err: Error) => process.stderr.write(`cleanup: ${err.message}\n`));
+  }
 });
 function onCleanup(fn: () => Promise<void> | void): void {
   cleanups.push(fn);
@@ -28,16 +33,51 @@ export function tempDir(prefix = 'cf-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   // Agents killed with the tmux server may still be writing for a moment: retry.
   onCleanup(() =>
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }),
   );
   return dir;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Kills a tmux server and waits (up to 10 s) for the agents of its panes to exit, so their
+ * files are no longer being written when the temp dirs go; what is left is killed.
+ */
+export async function killTmuxAndWait(tmux: Tmux): Promise<void> {
+  const pids = (await tmux.listPanes().catch(() => []))
+    .map((p) => p.pid)
+    .filter((p): p is number => p !== null);
+  await tmux.killServer().catch(() => undefined);
+  const deadline = Date.now() + 10_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(-pid, 'SIGKILL'); // its process group: the agent and what it runs
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+  const socketFile = path.join(os.tmpdir(), `tmux-${process.getuid?.() ?? 0}`, tmux.socket ?? '');
+  if (tmux.socket) fs.rmSync(socketFile, { force: true });
 }
 
 /** A unique tmux socket name whose server is killed after the file's tests. */
 export function tmuxSocket(): { socket: string; tmux: Tmux } {
   const socket = `cf-test-${process.pid}-${randomBytes(3).toString('hex')}`;
   const tmux = new Tmux(socket);
-  onCleanup(() => tmux.killServer());
+  onCleanup(() => killTmuxAndWait(tmux));
   return { socket, tmux };
 }
 

@@ -21,7 +21,15 @@ import { deliverPrompt } from '../../src/lib/agent.js';
 import { readSignals, readUsage, type AccountUsage, type Signal } from '../../src/lib/signals.js';
 import type { Tmux } from '../../src/lib/tmux.js';
 import { encodeProjectDir } from '../../src/lib/transcript-path.js';
-import { ROOT, runCli, tempDir, tmuxSocket, writeConfig, type CliResult } from './env.js';
+import {
+  killTmuxAndWait,
+  ROOT,
+  runCli,
+  tempDir,
+  tmuxSocket,
+  writeConfig,
+  type CliResult,
+} from './env.js';
 import { startFakeApi, type FakeApi, type FakeApiOptions } from './fake-api.js';
 
 /** The real CLI (a native ELF binary, so it runs whatever Node is installed). */
@@ -243,8 +251,12 @@ export async function createRealSandbox(opts: RealSandboxOptions = {}): Promise<
  */
 export async function closeRealSandboxes(): Promise<void> {
   for (const { home, tmux } of made.splice(0)) {
-    await tmux.killServer().catch(() => undefined);
-    fs.rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await killTmuxAndWait(tmux);
+    try {
+      fs.rmSync(home, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+    } catch (err) {
+      process.stderr.write(`cleanup: ${(err as Error).message}\n`);
+    }
   }
   for (const api of closeAfter.splice(0)) await api.close();
 }
