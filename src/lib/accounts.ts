@@ -16,6 +16,8 @@ export interface AccountCondition {
   exhausted: boolean;
   exhaustedUntil: string | null;
   authError: boolean;
+  /** The freshest usage known (statusline or usage API), null when none. */
+  usage: AccountUsage | NonNullable<AccountState['usage']> | null;
   /** The highest live window usage in percent (5 h or 7 d), null when unknown. */
   usedPercent: number | null;
   draining: boolean;
@@ -90,7 +92,8 @@ export function accountCondition(
   const acct = config.accounts.find((a) => a.name === name);
   const st = state.accounts[name];
   const exhausted = Boolean(st?.exhaustedUntil && Date.parse(st.exhaustedUntil) > now.getTime());
-  const used = usedPercent(accountUsage(config.stateDir, state, name), now);
+  const usage = accountUsage(config.stateDir, state, name);
+  const used = usedPercent(usage, now);
   const swap = swapInProgress(state);
   return {
     name,
@@ -99,6 +102,7 @@ export function accountCondition(
     exhausted,
     exhaustedUntil: exhausted ? st!.exhaustedUntil : null,
     authError: authErrorHolds(acct?.configDir, st?.authErrorAt ?? null),
+    usage,
     usedPercent: used,
     draining: used !== null && used >= config.quota.drainAt,
     overSwapAt: used !== null && used >= config.quota.swapAt,

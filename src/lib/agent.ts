@@ -2,7 +2,7 @@
  * One agent in one tmux session: how it is launched (SPEC section 5), how text reaches it,
  * how we tell it is ready, and how it is stopped.
  */
-import type { Config, SessionConfig } from './config.js';
+import { accountByName, type Config, type SessionConfig } from './config.js';
 import {
   ENV_ACCOUNT,
   ENV_CONFIG,
@@ -41,8 +41,7 @@ export function planLaunch(
   inherited: Iterable<string> = Object.keys(process.env),
   env: NodeJS.ProcessEnv = process.env,
 ): LaunchPlan {
-  const account = cfg.accounts.find((a) => a.name === accountName);
-  if (!account) throw new Error(`unknown account '${accountName}'`);
+  const account = accountByName(cfg, accountName);
   const agentEnv: Record<string, string> = {
     // The tmux server may have been started by cron with a bare PATH.
     ...(env.PATH ? { PATH: env.PATH } : {}),

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from './errors.js';
+import { ConfigError, UsageError } from './errors.js';
 import { importCjs } from './interop.js';
 import { expandEnvDeep, expandHome, expandRanges } from './expand.js';
 import { parseDuration, parseSize } from './units.js';
@@ -482,6 +482,21 @@ export async function loadConfig(opts: ConfigLookup = {}): Promise<Config> {
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
   return path.join(xdg, CONFIG_MODULE, 'config.yaml');
+}
+
+/** A configured account by name; an unknown name is a usage error naming it. */
+export function accountByName(
+  cfg: Pick<Config, 'accounts'>,
+  name: string,
+): Config['accounts'][number] {
+  const a = cfg.accounts.find((x) => x.name === name);
+  if (!a) {
+    throw new UsageError(
+      `unknown account '${name}'`,
+      `configured: ${cfg.accounts.map((x) => x.name).join(', ')}`,
+    );
+  }
+  return a;
 }
 
 /** The account sessions run on when no swap has happened yet: the lowest priority number. */

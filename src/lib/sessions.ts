@@ -11,7 +11,7 @@ import {
   waitReady,
   type PaneScreen,
 } from './agent.js';
-import { defaultActiveAccount, type SessionConfig } from './config.js';
+import { accountByName, defaultActiveAccount, type SessionConfig } from './config.js';
 import type { Context } from './context.js';
 import { UsageError } from './errors.js';
 import { appendEvent } from './events.js';
@@ -77,10 +77,6 @@ export async function launchSession(
   await launch(ctx.tmux, plan);
 }
 
-function accountDir(ctx: Context, account: string): string {
-  return ctx.config.accounts.find((a) => a.name === account)?.configDir ?? '';
-}
-
 /**
  * The id to pass to `--resume`, or null when the account could not reach that conversation
  * (Claude Code would exit at once with "No conversation found"): then the agent starts
@@ -93,7 +89,8 @@ export function resumableId(
   id: string | null,
 ): string | null {
   if (!id) return null;
-  if (reachableTranscript(accountDir(ctx, account), session.projectPath, id)) return id;
+  if (reachableTranscript(accountByName(ctx.config, account).configDir, session.projectPath, id))
+    return id;
   appendEvent(
     ctx.config.stateDir,
     'session.resume-missing',
@@ -101,7 +98,7 @@ export function resumableId(
       session: session.name,
       claudeSessionId: id,
       account,
-      detail: `no transcript of it under ${accountDir(ctx, account)}/projects (nothing was said yet, or it was moved): starting a fresh conversation`,
+      detail: `no transcript of it under ${accountByName(ctx.config, account).configDir}/projects (nothing was said yet, or it was moved): starting a fresh conversation`,
     },
     { level: 'warn', now: ctx.clock.now() },
   );
@@ -150,7 +147,11 @@ export async function settleLaunch(
       // enough: an agent that died on --resume of a conversation it cannot reach lost it.
       const missing =
         NO_CONVERSATION_RE.test(r.lines.join('\n')) ||
-        !reachableTranscript(accountDir(ctx, account), session.projectPath, current);
+        !reachableTranscript(
+          accountByName(ctx.config, account).configDir,
+          session.projectPath,
+          current,
+        );
       if (missing) {
         lostId = current;
         appendEvent(

@@ -2,7 +2,7 @@
 import { readAgentStatus, type AgentStatus } from './agent-status.js';
 import { defaultActiveAccount } from './config.js';
 import type { Context } from './context.js';
-import { accountCondition, accountUsage, authErrorHolds } from './accounts.js';
+import { accountCondition, type AccountCondition } from './accounts.js';
 import { countQueue, listDispatchMarkers, type QueueCounts } from './queue-files.js';
 import type { AccountUsage } from './signals.js';
 import type { AccountState, SessionState, State, SwapRecord } from './state-schema.js';
@@ -48,15 +48,11 @@ export function paneRunsAgent(pane: PaneInfo | undefined): boolean {
   return Boolean(pane && !pane.dead && !SHELLS.has(pane.currentCommand.replace(/^-/, '')));
 }
 
-/** The account status at `now`. */
-export function accountStatus(
-  acct: { enabled: boolean; configDir?: string },
-  st: AccountState | undefined,
-  now: Date,
-): AccountStatus {
-  if (!acct.enabled) return 'disabled';
-  if (authErrorHolds(acct.configDir, st?.authErrorAt ?? null)) return 'auth-error';
-  if (st?.exhaustedUntil && Date.parse(st.exhaustedUntil) > now.getTime()) return 'exhausted';
+/** The SPEC section 7 status of an account, from what it can do now. */
+export function accountStatus(c: AccountCondition): AccountStatus {
+  if (!c.enabled) return 'disabled';
+  if (c.authError) return 'auth-error';
+  if (c.exhausted) return 'exhausted';
   return 'available';
 }
 
@@ -96,14 +92,13 @@ export async function buildStatus(ctx: Context): Promise<StatusReport> {
     );
 
   const accounts = config.accounts.map((a) => {
-    const st = state.accounts[a.name];
     const cond = accountCondition(config, state, a.name, now);
     return {
       name: a.name,
       priority: a.priority,
-      status: accountStatus(a, st, now),
-      exhaustedUntil: st?.exhaustedUntil ?? null,
-      usage: accountUsage(config.stateDir, state, a.name),
+      status: accountStatus(cond),
+      exhaustedUntil: state.accounts[a.name]?.exhaustedUntil ?? null,
+      usage: cond.usage,
       usedPercent: cond.usedPercent,
       draining: cond.draining,
     };

@@ -20,7 +20,7 @@ import { readScreen, stopAgents } from './agent.js';
 import { deliverTaskPrompt } from './dispatch.js';
 import { renderPrompt } from './prompt.js';
 import { readLatestCheckpoint, taskInFlight, writeCheckpoints } from './checkpoint.js';
-import type { SessionConfig } from './config.js';
+import { accountByName, type SessionConfig } from './config.js';
 import type { Context } from './context.js';
 import { ImpossibleError, LockBusyError, UsageError } from './errors.js';
 import { appendEvent, type EventLevel } from './events.js';
@@ -116,12 +116,6 @@ export function sessionsOn(ctx: Context, state: State, account: string): Session
     if (!st?.launchedAt || st.stopped || st.degraded) return false;
     return (st.account ?? active) === account;
   });
-}
-
-function accountDir(ctx: Context, name: string): string {
-  const a = ctx.config.accounts.find((x) => x.name === name);
-  if (!a) throw new UsageError(`unknown account '${name}'`);
-  return a.configDir;
 }
 
 /**
@@ -231,7 +225,7 @@ export async function runSwap(ctx: Context, opts: SwapOptions = {}): Promise<Swa
 function planOnly(ctx: Context, opts: SwapOptions): SwapResult {
   const state = ctx.state.read();
   const from = opts.from ?? activeAccount(ctx, state);
-  accountDir(ctx, from);
+  accountByName(ctx.config, from);
   const now = ctx.clock.now();
   const to = opts.to ?? pickSwapTarget(ctx.config, state, now, [from])?.name ?? null;
   if (opts.to) validateTarget(ctx, state, from, opts.to);
@@ -256,7 +250,7 @@ function planOnly(ctx: Context, opts: SwapOptions): SwapResult {
 }
 
 function validateTarget(ctx: Context, state: State, from: string, to: string): void {
-  accountDir(ctx, to);
+  accountByName(ctx.config, to);
   if (to === from) throw new UsageError(`--to ${to}: that is the account being left`);
   const c = accountCondition(ctx.config, state, to, ctx.clock.now());
   if (!c.enabled) throw new ImpossibleError(`--to ${to}: the account is disabled`);
@@ -281,7 +275,7 @@ async function beginSwap(
   opts: SwapOptions,
 ): Promise<{ result: SwapResult } | { journal: SwapJournal }> {
   const from = opts.from ?? activeAccount(ctx, state);
-  accountDir(ctx, from);
+  accountByName(ctx.config, from);
   if (opts.to) validateTarget(ctx, state, from, opts.to);
   const now = ctx.clock.now();
   const reason = opts.reason ?? 'manual';
@@ -435,7 +429,7 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
     // 3. Relink projects/ and activeLink to the target; it becomes the active account.
     if (j.step === 'stopped') {
       c.progress(`switching to ${j.to}`);
-      const dir = accountDir(ctx, j.to);
+      const dir = accountByName(ctx.config, j.to).configDir;
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       linkProjects(dir, ctx.config.sharedProjectsDir, ctx.clock.now());
       if (ctx.config.activeLink) ensureSymlink(ctx.config.activeLink, dir);
@@ -448,7 +442,7 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
     // 4 + 5. Make every transcript reachable, then relaunch with --resume <same id>.
     if (j.step === 'relinked') {
       c.progress(`relaunching on ${j.to}`);
-      const dir = accountDir(ctx, j.to);
+      const dir = accountByName(ctx.config, j.to).configDir;
       const launches: Array<{ js: JournalSession; at: number; resumeId: string | null }> = [];
       // The panes before any launch: only our own launches change them during the loop.
       const panes = await ctx.tmux.sessions();
