@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from '../src/lib/agent.js';
 import { readAgentStatus } from '../src/lib/agent-status.js';
 import { readEvents } from '../src/lib/events.js';
-import { processArgs, processEnv, simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
+import { agentPid, processArgs, processEnv, simSandbox, type SimSandbox } from './helpers/sim.js';
 
 type Json = Record<string, unknown>;
 
@@ -23,19 +23,12 @@ async function pool(sb: SimSandbox, names: string[]): Promise<Record<string, str
   return ids;
 }
 
-async function agentPid(sb: SimSandbox, name: string): Promise<number> {
-  return waitFor(async () => {
-    const pane = (await sb.tmux.sessions()).get(name);
-    return pane && !pane.dead && pane.pid;
-  }, `a live agent in ${name}`);
-}
-
 function state(sb: SimSandbox): Json {
   return JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8')) as Json;
 }
 
 async function expectOn(sb: SimSandbox, name: string, account: string, id?: string) {
-  const pid = await agentPid(sb, name);
+  const pid = await agentPid(sb.tmux, name);
   expect(processEnv(pid).CLAUDE_CONFIG_DIR).toBe(sb.accountDir(account));
   expect(processEnv(pid).CLAUDE_FAILOVER_ACCOUNT).toBe(account);
   if (id) expect(processArgs(pid).slice(-2)).toEqual(['--resume', id]);
@@ -104,7 +97,7 @@ describe('swap', () => {
     const sb = simSandbox({ sessions: 'ccl-0' });
     const ids = await pool(sb, ['ccl-0']);
     const stBefore = fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8');
-    const pid = await agentPid(sb, 'ccl-0');
+    const pid = await agentPid(sb.tmux, 'ccl-0');
     const r = await sb.cli(['swap', '--dry-run', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
@@ -114,7 +107,7 @@ describe('swap', () => {
       sessions: [{ name: 'ccl-0', claudeSessionId: ids['ccl-0'] }],
     });
     expect(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8')).toBe(stBefore);
-    expect(await agentPid(sb, 'ccl-0')).toBe(pid);
+    expect(await agentPid(sb.tmux, 'ccl-0')).toBe(pid);
   });
 
   it('marks a target that shows a login screen auth-error and tries the next account', async () => {
@@ -229,7 +222,7 @@ describe('swap', () => {
     ]);
     // setup's relink merged the stray projects/ dir back: ccl-0 resumes either way.
     await expectOn(sb, 'ccl-0', 'backup', ids['ccl-0']);
-    expect(processArgs(await agentPid(sb, 'ccl-1'))).not.toContain('--resume');
+    expect(processArgs(await agentPid(sb.tmux, 'ccl-1'))).not.toContain('--resume');
     // The fresh session got its task with the dispatch prompt.
     await sb.waitForPane('ccl-1', /● started the task again/);
     expect(await sb.pane('ccl-1')).toContain('Read the task in');

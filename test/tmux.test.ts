@@ -2,23 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stripAnsi } from '../src/lib/tmux.js';
-import { tempDir, tmuxSocket } from './helpers/env.js';
+import { tempDir, tmuxSocket, waitFor } from './helpers/env.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('tmux layer (real tmux, private socket)', () => {
   it('starts a session with cwd and env, lists it, captures it, and kills it', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from '../src/lib/agent.js';
 import { readAgentStatus } from '../src/lib/agent-status.js';
 import { readEvents } from '../src/lib/events.js';
-import { processArgs, simSandbox, waitFor } from './helpers/sim.js';
+import { agentPid, processArgs, simSandbox, waitFor } from './helpers/sim.js';
 
 type Action = { session: string; action: string; detail?: string };
 
@@ -20,13 +20,6 @@ async function started(sb: ReturnType<typeof simSandbox>, name = 'ccl-0'): Promi
   return waitFor(() => readAgentStatus(sb.project).sessions[name]?.claudeSessionId, 'session id');
 }
 
-async function agentPid(sb: ReturnType<typeof simSandbox>, name = 'ccl-0'): Promise<number> {
-  return waitFor(async () => {
-    const pane = (await sb.tmux.sessions()).get(name);
-    return pane && !pane.dead && pane.pid;
-  }, `a live agent in ${name}`);
-}
-
 describe('watch', () => {
   it('restarts a killed agent with --resume and the same id', async () => {
     const sb = simSandbox({ sessions: 'ccl-0' });
@@ -35,14 +28,14 @@ describe('watch', () => {
     await sb.waitForPane('ccl-0', /● remember me/);
     expect((await watch(sb)).find((a) => a.session === 'ccl-0')?.action).toBe('ok');
 
-    process.kill(await agentPid(sb), 'SIGKILL');
+    process.kill(await agentPid(sb.tmux, 'ccl-0'), 'SIGKILL');
     await waitFor(async () => (await sb.tmux.sessions()).get('ccl-0')?.dead, 'a dead pane');
     const actions = await watch(sb);
     expect(actions).toContainEqual(
       expect.objectContaining({ session: 'ccl-0', action: 'restarted' }),
     );
     await sb.waitForPane('ccl-0', new RegExp(`Resumed conversation ${id}`));
-    expect(processArgs(await agentPid(sb)).slice(-2)).toEqual(['--resume', id]);
+    expect(processArgs(await agentPid(sb.tmux, 'ccl-0')).slice(-2)).toEqual(['--resume', id]);
     const state = JSON.parse(fs.readFileSync(`${sb.stateDir}/state.json`, 'utf8'));
     expect(state.sessions['ccl-0'].restarts).toHaveLength(1);
     expect(readEvents(sb.stateDir)).toContainEqual(
@@ -56,10 +49,10 @@ describe('watch', () => {
     await deliverPrompt(sb.tmux, 'ccl-0', '/sim say working on it');
     await sb.waitForPane('ccl-0', /● working on it/);
     sb.dispatched('T-7', 'ccl-0', 'sim-say: picked it up again\n');
-    process.kill(await agentPid(sb), 'SIGKILL');
+    process.kill(await agentPid(sb.tmux, 'ccl-0'), 'SIGKILL');
     await waitFor(async () => (await sb.tmux.sessions()).get('ccl-0')?.dead, 'a dead pane');
     expect((await watch(sb))[0]?.action).toBe('restarted');
-    expect(processArgs(await agentPid(sb)).slice(-2)).toEqual(['--resume', id]);
+    expect(processArgs(await agentPid(sb.tmux, 'ccl-0')).slice(-2)).toEqual(['--resume', id]);
     await sb.waitForPane('ccl-0', /● picked it up again/);
     expect(await sb.pane('ccl-0')).toContain('restarted after it stopped unexpectedly');
     expect(readEvents(sb.stateDir)).toContainEqual(
@@ -94,14 +87,14 @@ describe('watch', () => {
     const transcript = readAgentStatus(sb.project).sessions['ccl-0']!.transcriptPath as string;
     // The transcript is gone (moved away: never deleted by us).
     fs.renameSync(transcript, `${transcript}.moved`);
-    process.kill(await agentPid(sb), 'SIGKILL');
+    process.kill(await agentPid(sb.tmux, 'ccl-0'), 'SIGKILL');
     await waitFor(async () => (await sb.tmux.sessions()).get('ccl-0')?.dead, 'a dead pane');
 
     const actions = await watch(sb);
     expect(actions).toContainEqual(
       expect.objectContaining({ session: 'ccl-0', action: 'restarted-fresh' }),
     );
-    const pid = await agentPid(sb);
+    const pid = await agentPid(sb.tmux, 'ccl-0');
     expect(processArgs(pid)).not.toContain('--resume');
     await waitFor(() => {
       const now = readAgentStatus(sb.project).sessions['ccl-0']?.claudeSessionId;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAgentStatus } from '../../src/lib/agent-status.js';
 import { scanTranscriptTail } from '../../src/lib/transcript.js';
-import { processArgs, processEnv } from '../helpers/sim.js';
+import { agentPid, processArgs, processEnv } from '../helpers/sim.js';
 import {
   closeRealSandboxes,
   createRealSandbox,
@@ -42,13 +42,6 @@ afterAll(async () => {
   // Kills the tmux server, waits for the agents to exit, removes the sandbox.
   await closeRealSandboxes();
 });
-
-async function agentPid(name: string): Promise<number> {
-  return waitFor(async () => {
-    const pane = (await sb.tmux.sessions()).get(name);
-    return pane && !pane.dead && pane.pid;
-  }, `a live agent in ${name}`);
-}
 
 describe.sequential('failover with the real Claude Code CLI', () => {
   const ids: Record<string, string> = {};
@@ -95,7 +88,7 @@ describe.sequential('failover with the real Claude Code CLI', () => {
       swap: { outcome: 'completed', from: 'primary', to: 'backup' },
     });
     for (const s of SESSIONS) {
-      const pid = await agentPid(s);
+      const pid = await agentPid(sb.tmux, s);
       expect(processEnv(pid).CLAUDE_CONFIG_DIR).toBe(sb.accounts[1]!.configDir);
       expect(processArgs(pid).slice(-2)).toEqual(['--resume', ids[s]]);
       expect(processArgs(pid)).toContain('--dangerously-skip-permissions');

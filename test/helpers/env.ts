@@ -187,3 +187,35 @@ export function waitForOutput(
     });
   });
 }
+
+/** Polls `probe` until it returns a value other than undefined/false/null; throws at the deadline. */
+export async function waitFor<T>(
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== null && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The pid of the live agent in a session's pane (waits for one). */
+export function agentPid(tmux: Tmux, session: string): Promise<number> {
+  return waitFor(async () => {
+    const pane = (await tmux.sessions()).get(session);
+    return pane && !pane.dead && pane.pid;
+  }, `a live agent in ${session}`);
+}

@@ -27,9 +27,12 @@ import {
   runCli,
   tempDir,
   tmuxSocket,
+  waitFor,
   writeConfig,
   type CliResult,
 } from './env.js';
+
+export { waitFor };
 import { startFakeApi, type FakeApi, type FakeApiOptions } from './fake-api.js';
 
 /** The real CLI (a native ELF binary, so it runs whatever Node is installed). */
@@ -262,30 +265,6 @@ export async function closeRealSandboxes(): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value other than undefined/false/null; throws at the deadline. */
-export async function waitFor<T>(
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = 30_000,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== null && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
-      );
-    await sleep(intervalMs);
-  }
-}
 
 /** The whole visible pane plus history, ANSI stripped, as one string. */
 export async function paneText(tmux: Tmux, session: string, lines = 200): Promise<string> {

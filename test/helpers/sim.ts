@@ -9,26 +9,11 @@ import { parseConfigText, type Config } from '../../src/lib/config.js';
 import { contextFromConfig, type Clock, type Context } from '../../src/lib/context.js';
 import { Output } from '../../src/lib/output.js';
 import type { Tmux } from '../../src/lib/tmux.js';
-import { ROOT, runCli, tempDir, tmuxSocket, type CliResult } from './env.js';
+import { agentPid, ROOT, runCli, tempDir, tmuxSocket, waitFor, type CliResult } from './env.js';
 
 export const SIM_AGENT = path.join(ROOT, 'bin', 'sim-agent.js');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns something truthy; throws naming `what` after `ms`. */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  what: string,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(75);
-  }
-}
+export { agentPid, waitFor };
 
 export interface SimSandbox {
   home: string;

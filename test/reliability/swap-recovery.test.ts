@@ -13,7 +13,14 @@ import { deliverPrompt } from '../../src/lib/agent.js';
 import { readAgentStatus } from '../../src/lib/agent-status.js';
 import { readEvents } from '../../src/lib/events.js';
 import { isLocked } from '../../src/lib/lock.js';
-import { processArgs, processEnv, simSandbox, waitFor, type SimSandbox } from '../helpers/sim.js';
+import {
+  agentPid,
+  processArgs,
+  processEnv,
+  simSandbox,
+  waitFor,
+  type SimSandbox,
+} from '../helpers/sim.js';
 
 type Json = Record<string, unknown>;
 
@@ -34,18 +41,7 @@ async function pool(sb: SimSandbox): Promise<Record<string, string>> {
       `the session id of ${n}`,
     );
   }
-  const inbox = path.join(sb.project, '.agent-queue', 'inbox');
-  fs.mkdirSync(inbox, { recursive: true });
-  fs.writeFileSync(path.join(inbox, 'T-1.md'), 'sim-say: carried on with T-1\n');
-  fs.writeFileSync(
-    path.join(inbox, 'T-1.md.dispatched'),
-    JSON.stringify({
-      session: 'ccl-0',
-      account: 'primary',
-      dispatchedAt: new Date().toISOString(),
-      attempt: 1,
-    }),
-  );
+  sb.dispatched('T-1', 'ccl-0', 'sim-say: carried on with T-1\n');
   return ids;
 }
 
@@ -56,10 +52,7 @@ function state(sb: SimSandbox): Json {
 /** Every session runs a live agent on `account`, resuming its own conversation, and answers. */
 async function expectAllRunning(sb: SimSandbox, account: string, ids: Record<string, string>) {
   for (const n of SESSIONS) {
-    const pid = await waitFor(async () => {
-      const pane = (await sb.tmux.sessions()).get(n);
-      return pane && !pane.dead && pane.pid;
-    }, `a live agent in ${n}`);
+    const pid = await agentPid(sb.tmux, n);
     expect(processEnv(pid).CLAUDE_FAILOVER_ACCOUNT).toBe(account);
     expect(processEnv(pid).CLAUDE_CONFIG_DIR).toBe(sb.accountDir(account));
     expect(processArgs(pid).slice(-2)).toEqual(['--resume', ids[n]]);
