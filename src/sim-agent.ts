@@ -17,8 +17,14 @@
  * do: `sim/limit` (its text is the limit message every turn ends with), `sim/login` (a
  * login screen; the agent never gets ready), `sim/auth-failed` (it starts, but every request
  * fails with a 401 and `StopFailure` `authentication_failed`), `sim/usage.json` (the
- * statusline's `rate_limits`) and `sim/resume-dialog` (the "Resume from summary" dialog on
- * --resume).
+ * statusline's `rate_limits`), `sim/resume-dialog` (the "Resume from summary" dialog on
+ * --resume) and `sim/deaf` (every Enter is lost: a prompt stays in the input box).
+ *
+ * Like Claude Code 2.1.3xx it keeps a session registry entry,
+ * `$CLAUDE_CONFIG_DIR/sessions/<pid>.json` (`sessionId`, `status` idle or busy), resumes a
+ * conversation that another live process of the same config dir holds open as a copy under
+ * a new id ("started a copy as <id>"), and with `SIM_RESUME_DEAF_MS` loses the Enters that
+ * come that soon after a `--resume` (the race where a prompt stayed unsubmitted).
  *
  * A prompt that names a task file (`... the task in /path/x.md ...`) is "carried out": the
  * file may hold `sim-work: 2s`, `sim-say: text` and `sim-tool: <command>` lines, and a
@@ -52,6 +58,12 @@ const START_MS = num(env.SIM_START_MS, 300);
 const TURN_MS = num(env.SIM_TURN_MS, 400);
 /** An Enter this soon after a paste ends is part of the paste burst: swallowed. */
 const PASTE_GUARD_MS = num(env.SIM_PASTE_GUARD_MS, 40);
+/**
+ * After a `--resume`, Enters are ignored for this long once the prompt is drawn: the race
+ * seen with Claude Code 2.1.332, where a prompt pasted into a just-resumed session stayed in
+ * the input box unsubmitted.
+ */
+const RESUME_DEAF_MS = num(env.SIM_RESUME_DEAF_MS, 0);
 
 function parseArgs(argv: string[]): { resume: string | null; sessionId: string | null } {
   let resume: string | null = null;
@@ -96,6 +108,55 @@ function findTranscript(id: string): string | null {
   return null;
 }
 
+// ---- the session registry (Claude Code 2.1.3xx: <configDir>/sessions/<pid>.json) ---------
+
+const registryFile = path.join(configDir, 'sessions', `${process.pid}.json`);
+function writeRegistry(status: 'busy' | 'idle'): void {
+  if (env.SIM_REGISTRY === '0' || !sessionIdValue) return;
+  try {
+    fs.mkdirSync(path.dirname(registryFile), { recursive: true });
+    fs.writeFileSync(
+      registryFile,
+      JSON.stringify({
+        pid: process.pid,
+        sessionId: sessionIdValue,
+        cwd,
+        startedAt: Date.now(),
+        kind: 'interactive',
+        status,
+        statusUpdatedAt: Date.now(),
+      }),
+    );
+  } catch {
+    // best effort, as the real one
+  }
+}
+
+/** A live process of this config dir that has conversation `id` open (its registry). */
+function openElsewhere(id: string): boolean {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(configDir, 'sessions'));
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    const pid = Number(/^(\d+)\.json$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      const e = JSON.parse(fs.readFileSync(path.join(configDir, 'sessions', name), 'utf8')) as {
+        sessionId?: string;
+      };
+      if (e.sessionId !== id) continue;
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return false;
+}
+
 // ---- the screen -------------------------------------------------------------------------
 
 const out = (s: string) => process.stdout.write(s);
@@ -122,6 +183,7 @@ function printAbovePrompt(text: string): void {
 let sessionIdValue = '';
 let transcript = '';
 let lastUuid: string | null = null;
+let copiedFrom: string | null = null;
 
 function writeLine(entry: Record<string, unknown>): void {
   const uuid = randomUUID();
@@ -419,6 +481,7 @@ async function limitTurn(message: string): Promise<void> {
 
 async function turn(prompt: string): Promise<void> {
   busy = true;
+  writeRegistry('busy');
   interrupted = false;
   out(`\r\u001b[2K> ${prompt.split('\n')[0]}${prompt.includes('\n') ? ' …' : ''}\n`);
   const directive = /^\/sim\s+(\w+)\s*([\s\S]*)$/.exec(prompt.trim());
@@ -426,6 +489,7 @@ async function turn(prompt: string): Promise<void> {
     // Pane text only, as an agent without hooks would show it.
     for (const l of directive[2]!.split('\n')) printAbovePrompt(l);
     busy = false;
+    writeRegistry('idle');
     drawPrompt();
     return;
   }
@@ -504,6 +568,7 @@ async function endTurn(wasInterrupted: boolean): Promise<void> {
   if (wasInterrupted) printAbovePrompt('  ⎿  Interrupted · What should Claude do instead?');
   await refreshStatusline();
   busy = false;
+  writeRegistry('idle');
   out('\n');
   drawPrompt();
   const next = queue.shift();
@@ -516,6 +581,7 @@ const queue: string[] = [];
 let inPaste = false;
 let pasteEndedAt = 0;
 let lastCtrlC = 0;
+let deafUntil = 0;
 let exiting = false;
 
 async function exit(code: number): Promise<void> {
@@ -523,6 +589,7 @@ async function exit(code: number): Promise<void> {
   exiting = true;
   out('\r\u001b[2K\u001b[?2004l\n');
   await fireHook('SessionEnd', { reason: 'prompt_input_exit' });
+  fs.rmSync(registryFile, { force: true });
   process.exit(code);
 }
 
@@ -566,6 +633,8 @@ function onData(chunk: string): void {
     s = s.slice(1);
     if (c === '\r' || c === '\n') {
       if (Date.now() - pasteEndedAt < PASTE_GUARD_MS) continue; // swallowed, as Claude Code does
+      if (Date.now() < deafUntil) continue; // just resumed: the Enter is lost (see RESUME_DEAF_MS)
+      if (readSim('deaf') !== null) continue; // a test wants every Enter lost for now
       submit();
     } else if (c === '\u0003') {
       if (input) input = '';
@@ -672,6 +741,13 @@ async function main(): Promise<void> {
     }
     sessionIdValue = args.resume;
     transcript = found;
+    if (openElsewhere(args.resume)) {
+      // Claude Code 2.1.33x: a conversation open in another process is resumed as a copy.
+      sessionIdValue = randomUUID();
+      transcript = path.join(path.dirname(found), `${sessionIdValue}.jsonl`);
+      fs.copyFileSync(found, transcript);
+      copiedFrom = args.resume;
+    }
   } else {
     sessionIdValue = args.sessionId ?? randomUUID();
     transcript = path.join(configDir, 'projects', encodeProjectDir(cwd), `${sessionIdValue}.jsonl`);
@@ -691,6 +767,10 @@ async function main(): Promise<void> {
   if (args.resume) {
     // Claude Code redraws the conversation on a resume, old error messages included.
     out(`Resumed conversation ${sessionIdValue}\n`);
+    if (copiedFrom)
+      out(
+        `note: session ${copiedFrom} is open in another Claude Code process, so this started a copy as ${sessionIdValue}. The original conversation is unchanged.\n`,
+      );
     for (const text of historyTail(transcript, 4)) out(`${text}\n`);
   }
   await fireHook('SessionStart', {
@@ -700,6 +780,8 @@ async function main(): Promise<void> {
   await refreshStatusline();
   out('\n');
   ready = true;
+  if (args.resume && RESUME_DEAF_MS > 0) deafUntil = Date.now() + RESUME_DEAF_MS;
+  writeRegistry('idle');
   drawPrompt();
   process.stdin.on('data', (d: string) => onData(d));
 }

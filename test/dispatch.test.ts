@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readAgentStatus } from '../src/lib/agent-status.js';
-import { deliverTaskPrompt, type DispatchReport } from '../src/lib/dispatch.js';
+import { deliverTaskPrompt } from '../src/lib/delivery.js';
+import type { DispatchReport } from '../src/lib/dispatch.js';
 import { readEvents } from '../src/lib/events.js';
 import { isSessionIdle } from '../src/lib/idle.js';
 import { renderPrompt } from '../src/lib/prompt.js';
@@ -247,9 +248,10 @@ describe('dispatch: what goes where (dry runs)', () => {
       ['ccl-2', 'stopped by the operator'],
     ]);
     // And delivery itself refuses a dead pane, which tmux would accept keys for.
+    const session = ctx.config.sessions.find((s) => s.name === 'ccl-0')!;
     expect(
-      await deliverTaskPrompt(ctx, 'ccl-0', 'Read the task in /x.md and carry it out.'),
-    ).toEqual({ ok: false, reason: 'its agent is not running' });
+      await deliverTaskPrompt(ctx, session, 'primary', 'Read the task in /x.md and carry it out.'),
+    ).toEqual({ ok: false, reason: 'its agent is not running', typed: false, steps: [] });
   });
 });
 
@@ -278,9 +280,9 @@ describe('dispatch: hand-outs to the simulated agent', () => {
       agentEnv: { SIM_TURN_MS: '100' },
     });
     await startAgents(sb, ['ccl-0', 'ccl-1']);
-    writeTask(sb.project, 'a.md', 'sim-work: 1s\nTask a.\n');
+    writeTask(sb.project, 'a.md', 'sim-work: 6s\nTask a.\n');
     writeTask(sb.project, 'b.md', 'sim-work: 50ms\nTask b.\n');
-    writeTask(sb.project, 'c.md', '---\npriority: 5\n---\nsim-work: 1s\nTask c.\n');
+    writeTask(sb.project, 'c.md', '---\npriority: 5\n---\nsim-work: 6s\nTask c.\n');
 
     const r = await dispatch(sb);
     expect(r.errors).toEqual([]);
@@ -333,11 +335,18 @@ describe('dispatch: hand-outs to the simulated agent', () => {
     expect(fs.readdirSync(q(sb.project))).toEqual([]);
   });
 
-  it('creates the marker before the prompt goes in, and removes it when the agent never takes it', async () => {
-    // Every Enter is swallowed as part of a paste: the prompt stays in the input box.
-    const sb = simSandbox({ sessions: 'ccl-0', agentEnv: { SIM_PASTE_GUARD_MS: '600000' } });
+  it('creates the marker before the prompt goes in; a prompt Claude Code never confirms stays in flight and the next run delivers it', async () => {
+    // Every Enter is lost while sim/deaf exists: the prompt stays in the input box.
+    const sb = simSandbox({
+      sessions: 'ccl-0',
+      agentEnv: { SIM_TURN_MS: '50' },
+      confirmTimeout: '1s',
+    });
     await startAgents(sb, ['ccl-0']);
-    writeTask(sb.project, 'stuck.md', 'x\n');
+    const deaf = path.join(sb.accountDir('primary'), 'sim', 'deaf');
+    fs.mkdirSync(path.dirname(deaf), { recursive: true });
+    fs.writeFileSync(deaf, '');
+    writeTask(sb.project, 'stuck.md', 'sim-work: 50ms\nx\n');
     const run = sb.cli(['dispatch', '--json']);
     let sawMarker = false;
     let sawPrompt = false;
@@ -358,24 +367,68 @@ describe('dispatch: hand-outs to the simulated agent', () => {
     expect(sawMarker && sawPrompt).toBe(true);
     const report = JSON.parse(r.stdout) as DispatchReport;
     expect(report.assignments).toEqual([]);
-    expect(report.errors).toEqual([
+    expect(report.errors).toHaveLength(1);
+    expect(report.errors[0]).toMatchObject({ task: 'stuck', project: 'api', session: 'ccl-0' });
+    expect(report.errors[0]!.reason).toMatch(/did not confirm the prompt.*enter-again, repaste/);
+    // Still in flight with this session: the marker stays, and the state owes the prompt.
+    expect(fs.readdirSync(q(sb.project)).sort()).toEqual(['stuck.md', 'stuck.md.dispatched']);
+    const ctx = await sb.ctx();
+    expect(ctx.state.read().sessions['ccl-0']?.undelivered).toMatchObject({
+      task: 'stuck',
+      project: 'api',
+      prompt: 'dispatch',
+      by: 'dispatch',
+      tries: 1,
+    });
+    // The stuck text was cleared from the input box, so it cannot be sent later.
+    expect((await sb.pane('ccl-0')).split('\n').at(-1)).toMatch(/^❯\s*$/);
+    let events = readEvents(sb.stateDir).map((e) => [e.event, e.task]);
+    expect(events).toContainEqual(['task.dispatched', 'stuck']);
+    expect(events).toContainEqual(['task.undelivered', 'stuck']);
+
+    // The agent takes input again: the next run delivers the owed prompt, no new hand-out.
+    fs.rmSync(deaf);
+    const again = await dispatch(sb);
+    expect(again.errors).toEqual([]);
+    expect(again.redelivered).toEqual([
       {
         task: 'stuck',
         project: 'api',
         session: 'ccl-0',
-        reason: 'the agent did not take the prompt (it stayed in the input box)',
+        prompt: 'dispatch',
+        outcome: 'delivered',
+        reason: null,
       },
     ]);
-    expect(fs.readdirSync(q(sb.project))).toEqual(['stuck.md']);
-    expect(readAgentStatus(sb.project).sessions['ccl-0']).toMatchObject({
-      state: 'idle',
-      task: null,
+    await waitFor(
+      () => fs.existsSync(path.join(q(sb.project, 'done'), 'stuck.md')),
+      'stuck done',
+      20_000,
+    );
+    expect(markers(sb.project)).toEqual([]);
+    expect(ctx.state.read().sessions['ccl-0']?.undelivered).toBeNull();
+    events = readEvents(sb.stateDir).map((e) => [e.event, e.task]);
+    expect(events.filter(([e]) => e === 'task.dispatched')).toHaveLength(1);
+    expect(events.filter(([e]) => e === 'task.done')).toHaveLength(1);
+    expect(readEvents(sb.stateDir).find((e) => e.event === 'task.delivered')).toMatchObject({
+      task: 'stuck',
+      confirmedBy: expect.stringMatching(/^(hook|transcript)$/),
+      retried: true,
     });
-    // The stuck text was cleared from the input box, so it cannot be sent later.
-    expect((await sb.pane('ccl-0')).split('\n').at(-1)).toMatch(/^❯\s*$/);
-    const events = readEvents(sb.stateDir).map((e) => [e.event, e.task]);
-    expect(events).toContainEqual(['task.dispatched', 'stuck']);
-    expect(events).toContainEqual(['task.undelivered', 'stuck']);
+  });
+
+  it('without hooks, the transcript confirms the prompt', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', agentEnv: { SIM_TURN_MS: '50', SIM_HOOKS: '0' } });
+    await startAgents(sb, ['ccl-0'], false);
+    writeTask(sb.project, 't.md', 'sim-work: 50ms\nx\n');
+    const r = await dispatch(sb);
+    expect(r.errors).toEqual([]);
+    expect(pairs(r)).toEqual([['ccl-0', 't']]);
+    expect(readEvents(sb.stateDir).find((e) => e.event === 'task.delivered')).toMatchObject({
+      task: 't',
+      confirmedBy: 'transcript',
+    });
+    await waitFor(() => fs.existsSync(path.join(q(sb.project, 'done'), 't.md')), 't done', 20_000);
   });
 
   it('checks the whole file at hand-out: a task that turned invalid since its scan fails there', async () => {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deliverPrompt } from '../src/lib/agent.js';
+import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/agent-status.js';
 import { readUsage } from '../src/lib/signals.js';
 import { simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';

@@ -2,10 +2,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deliverPrompt } from '../src/lib/agent.js';
+import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/agent-status.js';
 import { readEvents } from '../src/lib/events.js';
-import { agentPid, processArgs, processEnv, simSandbox, type SimSandbox } from './helpers/sim.js';
+import {
+  agentPid,
+  processArgs,
+  processEnv,
+  SIM_AGENT,
+  simSandbox,
+  type SimSandbox,
+} from './helpers/sim.js';
 
 type Json = Record<string, unknown>;
 
@@ -226,5 +233,110 @@ describe('swap', () => {
     // The fresh session got its task with the dispatch prompt.
     await sb.waitForPane('ccl-1', /● started the task again/);
     expect(await sb.pane('ccl-1')).toContain('Read the task in');
+  });
+
+  it('types the resume prompt only once the agent says it is ready, and again until Claude Code confirms it', async () => {
+    // The resumed agent loses the Enters of its first 1.5 s (the race seen with 2.1.332).
+    const sb = simSandbox({
+      sessions: 'ccl-{0..1}',
+      agentEnv: { SIM_RESUME_DEAF_MS: '1500' },
+      confirmTimeout: '2500ms',
+    });
+    await pool(sb, ['ccl-0', 'ccl-1']);
+    sb.dispatched('T-3', 'ccl-1', 'sim-say: carried on after the move\n');
+    const since = new Date().toISOString();
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).sessions[1]).toMatchObject({ task: 'T-3', prompted: true });
+    await sb.waitForPane('ccl-1', /● carried on after the move/);
+    const events = readEvents(sb.stateDir).filter((e) => e.ts > since);
+    // Not typed before the agent's SessionStart (source resume) on the backup.
+    const started = events.find((e) => e.event === 'swap.started')!;
+    expect(started).toBeTruthy();
+    const delivered = events.find((e) => e.event === 'task.delivered' && e.task === 'T-3');
+    expect(delivered).toMatchObject({
+      session: 'ccl-1',
+      by: 'swap',
+      prompt: 'resume',
+      retried: true,
+    });
+    const signals = fs
+      .readFileSync(path.join(sb.stateDir, 'signals', 'ccl-1.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Json)
+      .filter((x) => (x.ts as string) > since);
+    const resumeStart = signals.findIndex(
+      (x) => x.event === 'SessionStart' && x.source === 'resume',
+    );
+    const prompt = signals.findIndex((x) => x.event === 'UserPromptSubmit');
+    expect(resumeStart).toBeGreaterThanOrEqual(0);
+    expect(prompt).toBeGreaterThan(resumeStart);
+    // In the transcript exactly once: typed again only because it never went in.
+    const file = readAgentStatus(sb.project).sessions['ccl-1']!.transcriptPath as string;
+    const prompts = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(
+        (l) => l.includes('"type":"user"') && l.includes('You were moved to another account'),
+      );
+    expect(prompts).toHaveLength(1);
+    expect(state(sb).sessions).not.toHaveProperty('ccl-1.undelivered', expect.anything());
+  });
+
+  it('a resume prompt never confirmed is owed: the task stays in flight and the next dispatch delivers it', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', confirmTimeout: '1s' });
+    await pool(sb, ['ccl-0']);
+    sb.dispatched('T-4', 'ccl-0', 'sim-say: finished after all\n');
+    const deaf = path.join(sb.accountDir('backup'), 'sim', 'deaf');
+    fs.mkdirSync(path.dirname(deaf), { recursive: true });
+    fs.writeFileSync(deaf, '');
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).sessions[0]).toMatchObject({ task: 'T-4', prompted: false });
+    const inbox = path.join(sb.project, '.agent-queue', 'inbox');
+    expect(fs.readdirSync(inbox).sort()).toEqual(['T-4.md', 'T-4.md.dispatched']);
+    expect((state(sb).sessions as Json)['ccl-0']).toMatchObject({
+      undelivered: { task: 'T-4', prompt: 'resume', by: 'swap', tries: 1 },
+    });
+    expect(readEvents(sb.stateDir).some((e) => e.event === 'task.undelivered')).toBe(true);
+
+    fs.rmSync(deaf);
+    const d = await sb.cli(['dispatch', '--json']);
+    expect(d.exitCode, d.stderr).toBe(0);
+    expect(JSON.parse(d.stdout).redelivered).toMatchObject([
+      { task: 'T-4', session: 'ccl-0', prompt: 'resume', outcome: 'delivered' },
+    ]);
+    await sb.waitForPane('ccl-0', /● finished after all/);
+    expect(await sb.pane('ccl-0')).toContain('You were moved to another account');
+    expect((state(sb).sessions as Json)['ccl-0']).toMatchObject({ undelivered: null });
+  });
+
+  it('a conversation open in another process comes back as a copy: an event, and the copy is recorded', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    const ids = await pool(sb, ['ccl-0']);
+    // An orphan on the backup holds ccl-0's conversation open (a stray process).
+    await sb.tmux.newSession({
+      name: 'orphan',
+      cwd: sb.project,
+      env: { CLAUDE_CONFIG_DIR: sb.accountDir('backup'), SIM_HOOKS: '0', SIM_START_MS: '50' },
+      command: [process.execPath, SIM_AGENT, '--resume', ids['ccl-0']!],
+    });
+    await sb.waitForPane('orphan', /^❯/m);
+    const orphanPid = await agentPid(sb.tmux, 'orphan');
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const copied = readEvents(sb.stateDir).find((e) => e.event === 'session.resume-copied');
+    expect(copied).toMatchObject({
+      session: 'ccl-0',
+      account: 'backup',
+      requested: ids['ccl-0'],
+      holders: [{ pid: orphanPid }],
+    });
+    const copy = copied!.claudeSessionId as string;
+    expect(copy).toMatch(/^[0-9a-f-]{36}$/);
+    expect(copy).not.toBe(ids['ccl-0']);
+    // The copy is the conversation from now on, never taken for the old one.
+    expect((state(sb).sessions as Json)['ccl-0']).toMatchObject({ claudeSessionId: copy });
   });
 });

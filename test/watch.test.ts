@@ -1,7 +1,7 @@
 /** `watch`, the watchdog, on real tmux with the simulated agent. */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { deliverPrompt } from '../src/lib/agent.js';
+import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/agent-status.js';
 import { readEvents } from '../src/lib/events.js';
 import { agentPid, processArgs, simSandbox, waitFor } from './helpers/sim.js';

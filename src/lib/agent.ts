@@ -164,41 +164,105 @@ export function inputBoxText(lines: readonly string[]): string | null {
   return null;
 }
 
+/** How a prompt typed into a pane was confirmed: Claude Code's hook, or its transcript. */
+export type PromptConfirmation = 'hook' | 'transcript';
+
+export interface TypedPrompt {
+  /** Null when Claude Code never reported the prompt within the deadlines. */
+  confirmedBy: PromptConfirmation | null;
+  /** What was done, in order: paste, enter, enter-again, repaste, cleared. */
+  steps: string[];
+}
+
 /**
- * Types a prompt into an agent and makes sure it was submitted: paste, pause, Enter, then
- * check that the text left the input box, retrying the Enter (Claude Code swallows an Enter
- * that arrives inside a paste burst). Returns false when it never left the box.
+ * Types a prompt into an agent until Claude Code itself reports it taken. What the screen
+ * shows is never the proof: an input box that looks empty may not have been redrawn yet,
+ * and one that cannot be read proves nothing. `confirmed` asks the agent's own reports (the
+ * UserPromptSubmit hook, a user record in the transcript), and each step waits up to
+ * `confirmMs` for it:
+ *
+ * 1. paste the text, pause, Enter (an Enter inside the paste burst is swallowed);
+ * 2. Enter again;
+ * 3. clear the input box and paste again, then Enter; unless the agent is visibly busy with
+ *    an empty box (it took something: typing again could send the task twice), in which
+ *    case it only waits once more.
+ *
+ * A prompt never confirmed is cleared from the box, so it cannot go in later by accident,
+ * and the caller keeps the task in flight for the next run.
  */
-export async function deliverPrompt(
+export async function typePrompt(
   tmux: Tmux,
   session: string,
   text: string,
-  opts: { retries?: number } = {},
-): Promise<boolean> {
-  await tmux.pasteText(session, text, { enter: false });
-  const probe = text.replace(/\s+/g, ' ').trim().slice(0, 24);
-  let delay = 150;
-  for (let attempt = 0; attempt <= (opts.retries ?? 3); attempt++) {
-    await sleep(delay);
+  confirmed: () => Promise<PromptConfirmation | null> | PromptConfirmation | null,
+  opts: { confirmMs: number },
+): Promise<TypedPrompt> {
+  const steps: string[] = [];
+  const wait = async (): Promise<PromptConfirmation | null> => {
+    const until = Date.now() + opts.confirmMs;
+    for (;;) {
+      const by = await confirmed();
+      if (by || Date.now() >= until) return by;
+      await sleep(150);
+    }
+  };
+  const pasteAndEnter = async () => {
+    await tmux.pasteText(session, text, { enter: false });
+    await sleep(200);
     await tmux.sendKeys(session, ['Enter']);
-    await sleep(250);
-    const box = inputBoxText(await tmux.capturePane(session, 30));
-    const stuck =
-      box !== null &&
-      box.length > 0 &&
-      (box.includes(probe.slice(0, 12)) || /\[Pasted text/.test(box));
-    if (!stuck) return true;
-    delay = Math.min(delay * 2, 1000);
+  };
+  steps.push('paste', 'enter');
+  await pasteAndEnter();
+  let by = await wait();
+  if (by) return { confirmedBy: by, steps };
+  steps.push('enter-again');
+  await tmux.sendKeys(session, ['Enter']);
+  by = await wait();
+  if (by) return { confirmedBy: by, steps };
+  const lines = await tmux.capturePane(session, 30).catch(() => [] as string[]);
+  const box = inputBoxText(lines);
+  if (readScreen(lines) === 'working' && !box) {
+    steps.push('wait-busy');
+    by = await wait();
+  } else {
+    steps.push('repaste');
+    await tmux.sendKeys(session, ['C-u']);
+    await sleep(100);
+    await pasteAndEnter();
+    by = await wait();
   }
-  return false;
+  if (by) return { confirmedBy: by, steps };
+  steps.push('cleared');
+  await tmux.sendKeys(session, ['C-u']).catch(() => undefined);
+  return { confirmedBy: null, steps };
 }
 
-/** Waits until the agent shows its prompt (or a blocking screen, or it dies). */
+/**
+ * Whether a just-launched agent may be typed into, by its own account of itself: the
+ * `SessionStart` hook since the launch (required when our hooks are installed for the
+ * account) and, where Claude Code keeps its session registry, the status `idle` there.
+ */
+export interface ReadinessProbe {
+  /** The agent reported itself started (SessionStart since the launch). */
+  started: () => boolean;
+  /** Our hooks are installed, so a missing SessionStart means "not yet", never "no hooks". */
+  hooksInstalled: boolean;
+  /** The registry status of the pane's process, when Claude Code writes one. */
+  registryStatus?: (pid: number) => string | null;
+}
+
+/**
+ * Waits until the agent is ready to be typed into (or shows a blocking screen, or dies).
+ * Ready means: the pane shows the empty prompt, its SessionStart hook has come (when our
+ * hooks are installed), and its registry entry, where there is one, says `idle`. At the deadline it
+ * returns the screen as it is; a pane that looks ready without the hook's word is then
+ * reported as `unknown`, never as ready.
+ */
 export async function waitReady(
   tmux: Tmux,
   session: string,
   timeoutMs: number,
-  isReadySignal?: () => boolean,
+  probe?: ReadinessProbe,
 ): Promise<{ screen: PaneScreen | 'dead'; lines: string[] }> {
   const deadline = Date.now() + timeoutMs;
   let lines: string[] = [];
@@ -212,8 +276,13 @@ export async function waitReady(
     const screen = readScreen(lines);
     if (screen !== 'ready' && screen !== 'working' && screen !== 'unknown')
       return { screen, lines };
-    if (isReadySignal?.() || screen === 'ready') return { screen: 'ready', lines };
-    if (Date.now() > deadline) return { screen, lines };
+    if (screen === 'ready') {
+      const started = !probe?.hooksInstalled || probe.started();
+      const pid = pane!.pid;
+      const registry = pid !== null ? (probe?.registryStatus?.(pid) ?? null) : null;
+      if (started && (registry === null || registry === 'idle')) return { screen: 'ready', lines };
+    }
+    if (Date.now() > deadline) return { screen: screen === 'ready' ? 'unknown' : screen, lines };
     await sleep(150);
   }
 }

@@ -151,6 +151,8 @@ export const rawConfigSchema = z.strictObject({
       readyTimeout: duration('30s'),
       stopTimeout: duration('15s'),
       launchStagger: duration('1s'),
+      // How long Claude Code gets to confirm a typed prompt before the next try (3 tries).
+      confirmTimeout: duration('5s'),
     }),
   ),
   tmux: section(z.strictObject({ socket: nullableStr() })),

@@ -21,16 +21,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { deliverPrompt } from './agent.js';
 import { readAgentStatus } from './agent-status.js';
 import type { SessionConfig } from './config.js';
 import type { Context } from './context.js';
+import {
+  clearUndelivered,
+  promptConfirmed,
+  renderJob,
+  sendTaskPrompt,
+  type TaskPromptJob,
+} from './delivery.js';
 import { appendEvent, type EventLevel } from './events.js';
 import { ensurePrivateDir } from './fs-atomic.js';
 import { inspectTaskFile, TaskFileError } from './front-matter.js';
-import { liveMarkers, sessionIdleness, type SessionIdleness } from './idle.js';
+import { isSessionIdle, liveMarkers, sessionIdleness, type SessionIdleness } from './idle.js';
+import type { State, Undelivered } from './state-schema.js';
 import { tryLock } from './lock.js';
-import { renderPrompt } from './prompt.js';
 import {
   createDispatchMarker,
   readTaskAttempts,
@@ -38,7 +44,6 @@ import {
   type DispatchMarker,
 } from './queue-files.js';
 import { updateAgentStatus } from './signals.js';
-import { paneRunsAgent } from './status.js';
 import { scanInbox, type InboxScan, type ScannedTask } from './task-scan.js';
 import { failTaskFile, pinProblem, type Project } from './tasks.js';
 
@@ -82,6 +87,20 @@ export interface DispatchError {
   reason: string;
 }
 
+export interface Redelivery {
+  task: string;
+  project: string;
+  session: string;
+  prompt: 'dispatch' | 'resume';
+  /**
+   * delivered: confirmed now; confirmed-late: it had gone in after all; undelivered: still
+   * not confirmed (tried again next run); waiting: the session cannot take input now;
+   * released: given up on this session, back in the queue; dropped: no longer in flight.
+   */
+  outcome: 'delivered' | 'confirmed-late' | 'undelivered' | 'waiting' | 'released' | 'dropped';
+  reason: string | null;
+}
+
 export interface DispatchReport {
   at: string;
   dryRun: boolean;
@@ -89,8 +108,14 @@ export interface DispatchReport {
   /** Tasks that cannot be dispatched (bad input): moved to failed/ (or would be, dry run). */
   failed: FailedTask[];
   skipped: SkippedTask[];
-  /** Hand-outs that did not reach the agent: the marker was removed again. */
+  /**
+   * Prompts Claude Code did not confirm: typed but unconfirmed (the task stays in flight and
+   * is delivered again by the next run), or that never reached the agent (the marker was
+   * removed again).
+   */
   errors: DispatchError[];
+  /** Prompts of earlier runs that were never confirmed, and what this run did with them. */
+  redelivered: Redelivery[];
   /** The sessions of projects with work waiting, idle or not, and why. */
   sessions: SessionIdleness[];
   /**
@@ -140,34 +165,6 @@ interface ProjectRun {
   sessions: SessionConfig[];
 }
 
-/**
- * Types the prompt into a session and checks it arrived: the agent must still be running
- * before and after (tmux accepts keys for a dead pane without complaint), and the text must
- * have left the input box. A prompt left stuck in the box is cleared, so it cannot be sent
- * later by accident.
- */
-export async function deliverTaskPrompt(
-  ctx: Context,
-  session: string,
-  text: string,
-): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const alive = async () => paneRunsAgent((await ctx.tmux.sessions()).get(session));
-  try {
-    if (!(await alive())) return { ok: false, reason: 'its agent is not running' };
-    if (!(await deliverPrompt(ctx.tmux, session, text, { retries: 3 }))) {
-      await ctx.tmux.sendKeys(session, ['C-u']).catch(() => undefined);
-      return {
-        ok: false,
-        reason: 'the agent did not take the prompt (it stayed in the input box)',
-      };
-    }
-    if (!(await alive())) return { ok: false, reason: 'its agent exited during delivery' };
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, reason: `tmux: ${(err as Error).message.split('\n')[0]}` };
-  }
-}
-
 /** Scans every queue and hands out what it can; see the module header. */
 export async function runDispatch(
   ctx: Context,
@@ -183,6 +180,7 @@ export async function runDispatch(
     failed: [],
     skipped: [],
     errors: [],
+    redelivered: [],
     sessions: [],
     passed: [],
     warnings: [],
@@ -242,7 +240,16 @@ export async function runDispatch(
     });
   }
 
-  // 3. Which sessions can take a task: only where a task is waiting (panes cost a tmux call).
+  // 3. Prompts of earlier runs that Claude Code never confirmed go in again first.
+  const owed = runs.flatMap((run) =>
+    run.sessions
+      .filter((s) => state.sessions[s.name]?.undelivered)
+      .map((session) => ({ run, session, record: state.sessions[session.name]!.undelivered! })),
+  );
+  if (owed.length && !dryRun)
+    await Promise.all(owed.map((o) => redeliver(ctx, report, state, now, o)));
+
+  // 4. Which sessions can take a task: only where a task is waiting (panes cost a tmux call).
   const busy = runs.filter((r) => r.queue.tasks.length > 0 && r.sessions.length > 0);
   if (busy.length) {
     let panes;
@@ -260,7 +267,7 @@ export async function runDispatch(
   }
   const idleness = new Map(report.sessions.map((s) => [s.session, s]));
 
-  // 4. Hand out: each idle session takes the first task it may (priority, then name).
+  // 5. Hand out: each idle session takes the first task it may (priority, then name).
   const gotTask = new Set<string>();
   const passed = new Map<string, string>();
   const work = busy.flatMap((r) =>
@@ -286,7 +293,7 @@ export async function runDispatch(
     );
   }
 
-  // 5. What is left waits, with the reason.
+  // 6. What is left waits, with the reason.
   for (const run of runs) {
     const idleCount = run.sessions.filter((s) => idleness.get(s.name)?.idle).length;
     for (const t of run.queue.remaining()) {
@@ -322,6 +329,111 @@ function assignmentOf(
     priority: t.priority,
     path: t.path,
   };
+}
+
+/**
+ * Delivers again, under the session's claim, a prompt an earlier run typed but Claude Code
+ * never confirmed: unless the task is no longer this session's (done, requeued), the prompt
+ * went in after all, or the session cannot take input now. After `dispatch.maxAttempts`
+ * unconfirmed tries the task is released to the queue for another session.
+ */
+async function redeliver(
+  ctx: Context,
+  report: DispatchReport,
+  state: State,
+  now: Date,
+  o: { run: ProjectRun; session: SessionConfig; record: Undelivered },
+): Promise<void> {
+  const { config } = ctx;
+  const { run, session, record } = o;
+  const note = (outcome: Redelivery['outcome'], reason: string | null): void => {
+    report.redelivered.push({
+      task: record.task,
+      project: run.project.name,
+      session: session.name,
+      prompt: record.prompt,
+      outcome,
+      reason,
+    });
+  };
+  const marker = run.markers.find((m) => m.taskId === record.task);
+  if (record.project !== run.project.name || !marker || marker.session !== session.name) {
+    await clearUndelivered(ctx, session.name, record.task);
+    return note('dropped', 'the task is no longer in flight with this session');
+  }
+  const idle = await isSessionIdle(ctx, state, now, session.name, {
+    mayHold: new Map([[session.name, record.task]]),
+  });
+  if (!idle.idle) return note('waiting', idle.reason);
+  ensurePrivateDir(path.dirname(sessionClaimPath(config.stateDir, session.name)));
+  const release = await tryLock(sessionClaimPath(config.stateDir, session.name), {
+    staleAfter: config.lock.staleAfter,
+  });
+  if (!release) return note('waiting', 'another dispatch is handing it a task');
+  try {
+    const job: TaskPromptJob = {
+      session,
+      account: idle.account,
+      task: { id: record.task, path: marker.taskPath },
+      prompt: record.prompt,
+      template:
+        record.prompt === 'dispatch'
+          ? config.dispatch.prompt
+          : record.by === 'watch'
+            ? config.watch.resumePrompt
+            : config.swap.resumePrompt,
+      by: 'dispatch',
+    };
+    const late = promptConfirmed(
+      ctx,
+      session,
+      idle.account,
+      { text: renderJob(job), fingerprint: record.fingerprint },
+      Date.parse(record.since),
+      ctx.state.read(),
+    );
+    if (late) {
+      await clearUndelivered(ctx, session.name, record.task);
+      event(ctx, 'task.delivered', {
+        task: record.task,
+        project: run.project.name,
+        session: session.name,
+        by: record.by,
+        prompt: record.prompt,
+        confirmedBy: late,
+        late: true,
+      });
+      return note('confirmed-late', null);
+    }
+    if (record.tries >= config.dispatch.maxAttempts) {
+      removeDispatchMarker(run.project.path, record.task);
+      await clearUndelivered(ctx, session.name, record.task);
+      await updateAgentStatus(run.project.path, session.name, (prev) =>
+        prev && prev.task === record.task
+          ? { ...prev, task: null, updatedAt: ctx.clock.now().toISOString() }
+          : (prev ?? null),
+      );
+      const reason = `Claude Code never confirmed the prompt in ${record.tries} tries: back in the queue for any session`;
+      event(
+        ctx,
+        'task.released',
+        { task: record.task, project: run.project.name, session: session.name, reason },
+        'warn',
+      );
+      return note('released', reason);
+    }
+    const res = await sendTaskPrompt(ctx, job, record);
+    if (res.ok) return note('delivered', null);
+    report.errors.push({
+      task: record.task,
+      project: run.project.name,
+      session: session.name,
+      reason: res.reason,
+    });
+    return note('undelivered', res.reason);
+  } finally {
+    await release();
+  }
 }
 
 /**
@@ -415,33 +527,40 @@ async function handOut(
         priority: t.priority,
         path: t.path,
       });
-      const prompt = renderPrompt(config.dispatch.prompt, {
-        taskPath: t.path,
-        taskId: t.id,
-        project: project.name,
-        session: session.name,
+      const delivered = await sendTaskPrompt(ctx, {
+        session,
+        account: a.account,
+        task: { id: t.id, path: t.path },
+        prompt: 'dispatch',
+        template: config.dispatch.prompt,
+        by: 'dispatch',
       });
-      const delivered = await deliverTaskPrompt(ctx, session.name, prompt);
       if (!delivered.ok) {
-        removeDispatchMarker(project.path, t.id);
-        await updateAgentStatus(project.path, session.name, (prev) =>
-          prev && prev.task === t.id
-            ? { ...prev, state: 'idle', task: null, updatedAt: ctx.clock.now().toISOString() }
-            : (prev ?? null),
-        );
-        event(
-          ctx,
-          'task.undelivered',
-          { task: t.id, project: project.name, session: session.name, reason: delivered.reason },
-          'warn',
-        );
         report.errors.push({
           task: t.id,
           project: project.name,
           session: session.name,
           reason: delivered.reason,
         });
-        // The fault was the session's: another idle session of this run may take the task.
+        if (delivered.typed) {
+          // It may yet have gone in: the task stays in flight with this session, which is
+          // idle at its prompt, and the next run delivers it again (see delivery.ts).
+          await updateAgentStatus(project.path, session.name, (prev) => ({
+            ...(prev ?? { claudeSessionId: null }),
+            state: 'idle',
+            task: t.id,
+            updatedAt: ctx.clock.now().toISOString(),
+          }));
+          return `delivery not confirmed: ${delivered.reason}`;
+        }
+        // Nothing reached the agent: the hand-out is undone, and another idle session of
+        // this run may take the task.
+        removeDispatchMarker(project.path, t.id);
+        await updateAgentStatus(project.path, session.name, (prev) =>
+          prev && prev.task === t.id
+            ? { ...prev, state: 'idle', task: null, updatedAt: ctx.clock.now().toISOString() }
+            : (prev ?? null),
+        );
         run.queue.giveBack(t.id);
         return `delivery failed: ${delivered.reason}`;
       }

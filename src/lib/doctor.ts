@@ -7,6 +7,7 @@ import { isLocked } from './lock.js';
 import { authErrorHolds } from './accounts.js';
 import { checkStateHealth, repairState } from './state.js';
 import { PRIVATE_DIR_MODE } from './fs-atomic.js';
+import { hooksInstalled } from './signals.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -136,12 +137,7 @@ export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): 
       else add(`${label} projects`, 'ok', `-> ${target}`);
     }
     const settings = path.join(acct.configDir, 'settings.json');
-    let hooked = false;
-    try {
-      hooked = /claude-failover[^"]*hook run/.test(fs.readFileSync(settings, 'utf8'));
-    } catch {
-      hooked = false;
-    }
+    const hooked = hooksInstalled(acct.configDir);
     add(
       `${label} hooks`,
       hooked ? 'ok' : 'warn',

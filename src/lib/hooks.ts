@@ -7,6 +7,7 @@
 import { ENV_ACCOUNT, ENV_PROJECT, ENV_SESSION, ENV_STATE_DIR } from './env-names.js';
 import { appendEvent } from './events.js';
 import { readFileIfExists } from './fs-atomic.js';
+import { promptFingerprint } from './prompt-fingerprint.js';
 import { redact } from './redact.js';
 import { runShellCommand } from './shell-command.js';
 import { appendSignal, updateAgentStatus, writeUsage, type UsageWindow } from './signals.js';
@@ -21,6 +22,7 @@ const hookInputSchema = z.looseObject({
   error: z.optional(z.string()),
   error_details: z.optional(z.string()),
   last_assistant_message: z.optional(z.nullable(z.string())),
+  prompt: z.optional(z.nullable(z.string())),
 });
 
 const windowSchema = z.looseObject({
@@ -106,6 +108,10 @@ export async function runHook(
       error: h.error ?? null,
       message: event === 'StopFailure' ? cut(h.last_assistant_message ?? h.error_details) : null,
       source: h.source ?? null,
+      // What delivery looks for: Claude Code's own word that this prompt went in.
+      ...(event === 'UserPromptSubmit' && h.prompt
+        ? { promptHash: promptFingerprint(h.prompt) }
+        : {}),
     });
     const state =
       event === 'UserPromptSubmit'

@@ -53,6 +53,11 @@ export interface IdleInputs {
    * the account it waits to leave is the very one that no longer takes work.
    */
   accountCheck?: boolean;
+  /**
+   * A task each named session may hold and still count as idle: the one whose prompt is
+   * being delivered again (see delivery.ts).
+   */
+  mayHold?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -152,7 +157,8 @@ export async function sessionIdleness(
       if (!paneRunsAgent(pane))
         return no(pane.dead ? 'its agent exited (dead pane)' : `back at ${pane.currentCommand}`);
       const held = markersOf(s.projectPath).find((m) => m.session === s.name);
-      if (held) return { ...no(`holds task ${held.taskId}`), task: held.taskId };
+      if (held && inputs.mayHold?.get(s.name) !== held.taskId)
+        return { ...no(`holds task ${held.taskId}`), task: held.taskId };
       if (inputs.accountCheck ?? true)
         for (const a of names) {
           const why = reasonOfAccount(a);

@@ -17,6 +17,8 @@ import { UsageError } from './errors.js';
 import { appendEvent } from './events.js';
 import { sessionState, type State } from './state-schema.js';
 import { reachableTranscript } from './transcript-path.js';
+import { readRegistryEntry, registryHolders } from './claude-registry.js';
+import { hooksInstalled, readSignals } from './signals.js';
 import { paneRunsAgent, sessionRunState, type SessionRunState } from './status.js';
 import type { PaneInfo } from './tmux.js';
 
@@ -58,6 +60,8 @@ export interface StartResult {
   screen?: PaneScreen | 'dead';
   /** When it was launched (ms epoch); internal. */
   at?: number;
+  /** The conversation it reports running (see SettleResult); internal. */
+  claudeSessionId?: string | null;
 }
 
 /**
@@ -109,6 +113,13 @@ export interface SettleResult {
   session: string;
   /** The id the agent was finally started with (null: a fresh conversation). */
   resumeId: string | null;
+  /**
+   * The conversation the agent reports running (its SessionStart `session_id`, else the
+   * "started a copy as <id>" note, else `resumeId`): what to resume next time.
+   */
+  claudeSessionId: string | null;
+  /** Claude Code resumed `resumeId` as a copy under `claudeSessionId`. */
+  copied: boolean;
   /** True when `--resume` found no conversation and the agent was started fresh instead. */
   fresh: boolean;
   /** The id that could not be resumed, when `fresh`. */
@@ -117,11 +128,25 @@ export interface SettleResult {
   lines: string[];
 }
 
+/** Claude Code 2.1.33x, resuming a conversation open in another process. */
+const COPY_NOTE_RE =
+  /started a copy as ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+
+/** The SessionStart signal of a session since `sinceMs`, newest first. */
+function sessionStartSince(ctx: Context, session: string, sinceMs: number) {
+  return readSignals(ctx.config.stateDir, session, new Date(sinceMs - 1000).toISOString())
+    .reverse()
+    .find((sig) => sig.event === 'SessionStart');
+}
+
 /**
  * Waits until a just-launched agent is ready, dead or blocked, and deals with what Claude
  * Code can show a resumed agent: `No conversation found with session ID` (it exits at once;
  * we start it fresh rather than loop) and the "Resume from summary" dialog (we pick the
- * full resume, so the conversation continues as it was).
+ * full resume, so the conversation continues as it was). Ready is Claude Code's own word
+ * (see `waitReady`): nothing is typed into an agent before it. Then the id the agent
+ * reports is checked against the one asked for: a copy (the conversation was open in
+ * another process) is an event, and the copy's id is what the caller records.
  */
 export async function settleLaunch(
   ctx: Context,
@@ -132,26 +157,24 @@ export async function settleLaunch(
   launchedAt: number = Date.now(),
 ): Promise<SettleResult> {
   const timeout = ctx.config.agent.readyTimeout;
+  const configDir = accountByName(ctx.config, account).configDir;
   let since = launchedAt;
-  const hookSaysReady = () => {
-    const e = readAgentStatus(session.projectPath).sessions[session.name];
-    return Boolean(e?.claudeSessionId && e.updatedAt && Date.parse(e.updatedAt) >= since);
+  const probe = {
+    hooksInstalled: hooksInstalled(configDir),
+    started: () => sessionStartSince(ctx, session.name, since) !== undefined,
+    registryStatus: (pid: number) => readRegistryEntry(configDir, pid)?.status ?? null,
   };
   let current = resumeId;
   let lostId: string | null = null;
   let dialogAnswered = false;
   for (;;) {
-    const r = await waitReady(ctx.tmux, session.name, timeout, hookSaysReady);
+    const r = await waitReady(ctx.tmux, session.name, timeout, probe);
     if (r.screen === 'dead' && current) {
       // tmux can lose what a process printed just before it exited, so the message is not
       // enough: an agent that died on --resume of a conversation it cannot reach lost it.
       const missing =
         NO_CONVERSATION_RE.test(r.lines.join('\n')) ||
-        !reachableTranscript(
-          accountByName(ctx.config, account).configDir,
-          session.projectPath,
-          current,
-        );
+        !reachableTranscript(configDir, session.projectPath, current);
       if (missing) {
         lostId = current;
         appendEvent(
@@ -190,9 +213,35 @@ export async function settleLaunch(
       }
       continue;
     }
+    const reported =
+      sessionStartSince(ctx, session.name, since)?.claudeSessionId ??
+      COPY_NOTE_RE.exec(r.lines.join('\n'))?.[1] ??
+      null;
+    const copied = Boolean(current && reported && reported !== current);
+    if (copied) {
+      const holders = registryHolders(
+        ctx.config.accounts.map((a) => a.configDir),
+        current!,
+      ).map((h) => ({ pid: h.pid, registry: h.file }));
+      appendEvent(
+        ctx.config.stateDir,
+        'session.resume-copied',
+        {
+          session: session.name,
+          account,
+          requested: current,
+          claudeSessionId: reported,
+          holders,
+          detail: `claude --resume ${current} started a copy as ${reported}: the original is open in another Claude Code process${holders.length ? ` (pid ${holders.map((h) => h.pid).join(', ')})` : ''}; the copy is the conversation from now on`,
+        },
+        { level: 'warn', now: ctx.clock.now() },
+      );
+    }
     return {
       session: session.name,
       resumeId: current,
+      claudeSessionId: reported ?? current,
+      copied,
       fresh: lostId !== null,
       lostId,
       screen: r.screen,
@@ -248,6 +297,7 @@ export async function startSessions(
         const settled = await settleLaunch(ctx, s, account, r.resumeId, inherited, r.at);
         r.screen = settled.screen;
         r.resumeId = settled.resumeId;
+        r.claudeSessionId = settled.claudeSessionId;
         delete r.at;
       }),
   );
@@ -263,12 +313,13 @@ export async function startSessions(
         ss.degraded = false;
         const s = sessions.find((x) => x.name === r.session)!;
         ss.claudeSessionId =
-          r.resumeId ??
+          r.claudeSessionId ??
           readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ??
           ss.claudeSessionId;
       }
     }
   });
+  for (const r of results) delete r.claudeSessionId;
   for (const r of results.filter((x) => x.action === 'started')) {
     appendEvent(
       ctx.config.stateDir,

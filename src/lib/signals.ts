@@ -31,6 +31,23 @@ export interface Signal {
   /** The message shown, e.g. the limit text with its reset time (redacted, cut). */
   message?: string | null;
   source?: string | null;
+  /** UserPromptSubmit: the fingerprint of the prompt taken (see prompt-fingerprint.ts). */
+  promptHash?: string | null;
+}
+
+/**
+ * Whether our hooks are installed in an account's settings.json (by `setup`): then its
+ * agents report SessionStart, UserPromptSubmit, Stop and StopFailure, and a missing signal
+ * means "not yet", not "no hooks".
+ */
+export function hooksInstalled(configDir: string): boolean {
+  try {
+    return /claude-failover[^"]*hook run/.test(
+      fs.readFileSync(path.join(configDir, 'settings.json'), 'utf8'),
+    );
+  } catch {
+    return false;
+  }
 }
 
 export function signalsPath(stateDir: string, session: string): string {

@@ -30,6 +30,21 @@ export const accountStateSchema = z.looseObject({
   ),
 });
 
+export const undeliveredSchema = z.looseObject({
+  task: z.string(),
+  project: z.string(),
+  /** Which template to send again: the task from the top, or "carry on" after a move. */
+  prompt: z.enum(['dispatch', 'resume']),
+  /** Who typed it: dispatch, swap or watch. */
+  by: z.string(),
+  /** When it was first typed: a late confirmation since then still counts. */
+  since: iso(),
+  /** The fingerprint of the text typed (see delivery.ts), for that late confirmation. */
+  fingerprint: z.string(),
+  tries: z._default(z.int(), 1),
+  reason: nullableStr(),
+});
+
 export const sessionStateSchema = z.looseObject({
   account: nullableStr(),
   claudeSessionId: nullableStr(),
@@ -43,6 +58,12 @@ export const sessionStateSchema = z.looseObject({
   /** When `watch` last reported it stuck (once per episode). */
   stuckReportedAt: nullableIso(),
   lastSeenAt: nullableIso(),
+  /**
+   * A task prompt that was typed into the session but that Claude Code never confirmed (no
+   * UserPromptSubmit hook with it, no user record in the transcript). The task stays in
+   * flight and the next `dispatch` (every `tick`) delivers it again.
+   */
+  undelivered: z._default(z.nullable(undeliveredSchema), null),
 });
 
 const swapTriggerSchema = z.looseObject({
@@ -169,6 +190,7 @@ export const stateSchema = z.looseObject({
 export type State = z.output<typeof stateSchema>;
 export type AccountState = z.output<typeof accountStateSchema>;
 export type SessionState = z.output<typeof sessionStateSchema>;
+export type Undelivered = z.output<typeof undeliveredSchema>;
 export type SwapRecord = z.output<typeof swapRecordSchema>;
 export type SwapJournal = z.output<typeof swapJournalSchema>;
 export type PendingSwap = z.output<typeof pendingSwapSchema>;

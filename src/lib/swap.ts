@@ -17,8 +17,7 @@ import path from 'node:path';
 import { accountCondition, pickSwapTarget } from './accounts.js';
 import { readAgentStatus } from './agent-status.js';
 import { readScreen, stopAgents } from './agent.js';
-import { deliverTaskPrompt } from './dispatch.js';
-import { renderPrompt } from './prompt.js';
+import { owePrompt, sendTaskPrompt, type TaskPromptJob } from './delivery.js';
 import { readLatestCheckpoint, taskInFlight, writeCheckpoints } from './checkpoint.js';
 import { accountByName, type SessionConfig } from './config.js';
 import type { Context } from './context.js';
@@ -571,23 +570,20 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
       await Promise.all(
         j.sessions.map(async (js) => {
           const s = cfgOf(js);
-          if (!s || !js.task || js.prompted || !js.ready) return;
-          const vars = {
-            taskPath: js.task.path,
-            taskId: js.task.id,
-            project: s.project,
-            session: s.name,
+          if (!s || !js.task || js.prompted) return;
+          const job: TaskPromptJob = {
+            session: s,
+            account: j.to,
+            task: js.task,
+            prompt: js.fresh ? 'dispatch' : 'resume',
+            template: js.fresh ? ctx.config.dispatch.prompt : ctx.config.swap.resumePrompt,
+            by: 'swap',
           };
-          const template = js.fresh ? ctx.config.dispatch.prompt : ctx.config.swap.resumePrompt;
-          const sent = await deliverTaskPrompt(ctx, s.name, renderPrompt(template, vars));
-          if (sent.ok) prompted.add(s.name);
-          else
-            await event(
-              ctx,
-              'swap.prompt-failed',
-              { session: s.name, task: js.task.id, reason: sent.reason },
-              'warn',
-            );
+          // Nothing is typed into an agent that is not ready: the prompt is owed, and the
+          // next dispatch delivers it once the session is idle. An unconfirmed one is owed
+          // the same way (see delivery.ts).
+          if (!js.ready) await owePrompt(ctx, job, 'the agent was not ready after the swap');
+          else if ((await sendTaskPrompt(ctx, job)).ok) prompted.add(s.name);
         }),
       );
       j = await updateJournal(ctx, (jj) => {
@@ -682,7 +678,12 @@ async function finish(
       const hookId = s
         ? (readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ?? null)
         : null;
-      ss.claudeSessionId = js.fresh ? (hookId ?? null) : (js.claudeSessionId ?? hookId);
+      // What the agent reports running (a copy Claude Code made has its own id), else what
+      // the hooks last said, else the id it was resumed with.
+      const reported = f.settled.get(js.name)?.claudeSessionId ?? null;
+      ss.claudeSessionId = js.fresh
+        ? (reported ?? hookId ?? null)
+        : (reported ?? js.claudeSessionId ?? hookId);
     }
     st.lastSwap = record;
     st.swaps = [...st.swaps, record].slice(-ctx.config.swap.historyMax);

@@ -7,8 +7,7 @@ import { readAgentStatus } from './agent-status.js';
 import type { Context } from './context.js';
 import { swapInProgress } from './accounts.js';
 import { taskInFlight } from './checkpoint.js';
-import { deliverTaskPrompt } from './dispatch.js';
-import { renderPrompt } from './prompt.js';
+import { owePrompt, sendTaskPrompt, type TaskPromptJob } from './delivery.js';
 import { emit } from './notify/index.js';
 import {
   activeAccount,
@@ -142,25 +141,36 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
     launched.map(async (r) => {
       const s = config.sessions.find((x) => x.name === r.name)!;
       const settled = await settleLaunch(ctx, s, account, r.resumeId, inherited, r.at);
-      const hookId = readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ?? null;
       // A task in flight (its marker, or the latest checkpoint) is picked up again: resumed
       // with watch.resumePrompt, or from the top with dispatch.prompt when the conversation
-      // was lost.
+      // was lost. One Claude Code does not confirm stays owed (see delivery.ts).
       let reprompted: string | null = null;
-      const task = settled.screen === 'ready' ? taskInFlight(config.stateDir, s) : null;
+      const task = settled.screen !== 'dead' ? taskInFlight(config.stateDir, s) : null;
       if (task) {
-        const template = settled.resumeId ? config.watch.resumePrompt : config.dispatch.prompt;
-        const vars = { taskPath: task.path, taskId: task.id, project: s.project, session: s.name };
-        const sent = await deliverTaskPrompt(ctx, s.name, renderPrompt(template, vars));
-        if (sent.ok) reprompted = task.id;
+        const resumed = settled.resumeId !== null;
+        const job: TaskPromptJob = {
+          session: s,
+          account,
+          task,
+          prompt: resumed ? 'resume' : 'dispatch',
+          template: resumed ? config.watch.resumePrompt : config.dispatch.prompt,
+          by: 'watch',
+        };
+        if (settled.screen !== 'ready')
+          await owePrompt(ctx, job, `the agent is not ready (${settled.screen})`);
+        else if ((await sendTaskPrompt(ctx, job)).ok) reprompted = task.id;
       }
+      const lostId = settled.lostId ?? r.lostId;
       return {
         ...r,
         reprompted,
         fresh: settled.resumeId === null,
-        lostId: settled.lostId ?? r.lostId,
-        // The fresh conversation's id, once its SessionStart hook reported it.
-        newId: hookId && hookId !== (settled.lostId ?? r.lostId) ? hookId : null,
+        lostId,
+        // The conversation the agent reports: a fresh one's id, or the copy Claude Code made.
+        newId:
+          settled.claudeSessionId && settled.claudeSessionId !== lostId
+            ? settled.claudeSessionId
+            : null,
         screen: settled.screen,
       };
     }),
@@ -178,7 +188,7 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
         ];
         ss.launchedAt = nowIso;
         ss.account = account;
-        if (r.fresh) ss.claudeSessionId = r.newId;
+        if (r.fresh || r.newId) ss.claudeSessionId = r.newId;
       }
       for (const name of degraded) sessionState(st, name).degraded = true;
       for (const name of stuckNow) sessionState(st, name).stuckReportedAt = nowIso;

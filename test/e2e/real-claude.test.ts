@@ -12,12 +12,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  deliverPrompt,
-  inputBoxText,
-  NO_CONVERSATION_RE,
-  readScreen,
-} from '../../src/lib/agent.js';
+import { inputBoxText, NO_CONVERSATION_RE, readScreen } from '../../src/lib/agent.js';
+import { deliverPrompt } from '../helpers/type-prompt.js';
 import { readSignals, updateAgentStatus } from '../../src/lib/signals.js';
 import { StateStore } from '../../src/lib/state.js';
 import { ROOT, tmuxSocket } from '../helpers/env.js';

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readAgentStatus, type AgentStatusEntry } from '../../src/lib/agent-status.js';
-import { deliverPrompt } from '../../src/lib/agent.js';
+import { deliverPrompt } from './type-prompt.js';
 import { readSignals, readUsage, type AccountUsage, type Signal } from '../../src/lib/signals.js';
 import type { Tmux } from '../../src/lib/tmux.js';
 import { encodeProjectDir } from '../../src/lib/transcript-path.js';

@@ -53,6 +53,8 @@ export interface SimOptions {
   agentEnv?: Record<string, string>;
   /** Account names, by priority (default: primary, backup). */
   accounts?: string[];
+  /** agent.confirmTimeout (default 3s: the simulated agent confirms at once). */
+  confirmTimeout?: string;
   /** agent.stopTimeout (default 4s). */
   stopTimeout?: string;
   /** More projects besides `api`, each with its sessions (a name pattern such as `w{0..1}`). */
@@ -84,6 +86,7 @@ agent:
   readyTimeout: 10s
   stopTimeout: ${opts.stopTimeout ?? '4s'}
   launchStagger: 100ms
+  confirmTimeout: ${opts.confirmTimeout ?? '3s'}
 tmux: { socket: ${socket} }
 accounts:
 ${(opts.accounts ?? ['primary', 'backup'])

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { deliverPrompt } from '../../src/lib/agent.js';
+import { deliverPrompt } from '../helpers/type-prompt.js';
 import { BIN } from '../helpers/env.js';
 import { startHttpSink } from '../helpers/http-sink.js';
 import { simSandbox, waitFor, type SimSandbox } from '../helpers/sim.js';

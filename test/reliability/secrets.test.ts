@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deliverPrompt } from '../../src/lib/agent.js';
+import { deliverPrompt } from '../helpers/type-prompt.js';
 import { readAgentStatus } from '../../src/lib/agent-status.js';
 import { readEvents } from '../../src/lib/events.js';
 import { writeConfig, type CliResult } from '../helpers/env.js';

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deliverPrompt, readScreen } from '../../src/lib/agent.js';
+import { readScreen } from '../../src/lib/agent.js';
+import { deliverPrompt } from '../helpers/type-prompt.js';
 import { readEvents } from '../../src/lib/events.js';
 import { readSignals } from '../../src/lib/signals.js';
 import {
