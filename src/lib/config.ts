@@ -124,8 +124,10 @@ export const NOTIFY_EVENTS_DEFAULT = [
   'task.failed',
 ];
 
+// {cli}, not a bare `claude-failover`: the agent's Bash tool runs in its login shell, whose
+// profile may drop the directory that has it from PATH (see renderPrompt).
 export const DEFAULT_DISPATCH_PROMPT =
-  'Read the task in {taskPath} and carry it out. When it is finished, run: claude-failover task done -- {taskId}';
+  'Read the task in {taskPath} and carry it out. When it is finished, run: {cli} task done -- {taskId}';
 export const DEFAULT_WATCH_RESUME_PROMPT =
   'Your session was restarted after it stopped unexpectedly. Continue the task in {taskPath} from where you stopped.';
 export const DEFAULT_RESUME_PROMPT =

@@ -78,6 +78,10 @@ export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): 
   if (agent) add('agent', 'ok', agent);
   else add('agent', 'fail', `'${config.agent.command}' not found on PATH (agent.command)`);
 
+  // The command the prompts tell the agent to run, looked up in the agent's own login shell.
+  const { promptCommandChecks } = await import('./prompt-command.js');
+  for (const check of await promptCommandChecks(config, ctx.env)) add(...check);
+
   for (const acct of config.accounts) {
     const label = `account ${acct.name}`;
     if (!acct.enabled) {

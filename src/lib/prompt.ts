@@ -1,9 +1,11 @@
 /**
- * Prompt templates (`dispatch.prompt`, `swap.resumePrompt`) and the shell quoting of the
- * values put into them. An agent reads the prompt and runs the command it names in its Bash
- * tool, so every value is written as one shell word: a task id such as `$(touch x)` or
- * `a;b` reaches `claude-failover task done` as data, never as shell syntax.
+ * Prompt templates (`dispatch.prompt`, `swap.resumePrompt`, `watch.resumePrompt`) and the
+ * shell quoting of the values put into them. An agent reads the prompt and runs the command
+ * it names in its Bash tool, so every value is written as one shell word: a task id such as
+ * `$(touch x)` or `a;b` reaches `claude-failover task done` as data, never as shell syntax.
  */
+import fs from 'node:fs';
+import { packageFile } from './package-root.js';
 
 // Characters that need no quoting in any POSIX shell, anywhere in a word.
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -46,21 +48,50 @@ export function shellQuote(value: string): string {
   return `${out}'`;
 }
 
+/**
+ * The argv that runs this install's CLI without a PATH lookup: the node running us
+ * (`process.execPath`, absolute, whichever version manager put it there) and the real path
+ * of the package's `bin/claude-failover.js` (an `npm link`ed or globally installed bin is a
+ * symlink to it).
+ */
+export function cliArgv(): [node: string, script: string] {
+  const script = packageFile('bin', 'claude-failover.js');
+  let real = script;
+  try {
+    real = fs.realpathSync(script);
+  } catch {
+    // Not there (a bundle moved without its bin/): the path still says what was meant.
+  }
+  return [process.execPath, real];
+}
+
+/**
+ * `{cli}`: the absolute command of this install, node and the CLI script, each quoted as one
+ * shell word, e.g. `/usr/bin/node /opt/cf/bin/claude-failover.js`. An agent's Bash tool runs
+ * in a snapshot of the user's login shell, whose profile may reset PATH; this needs none.
+ */
+export function cliCommand(): string {
+  return cliArgv().map(shellQuote).join(' ');
+}
+
 export interface PromptVars {
   taskPath: string;
   taskId: string;
   project: string;
   session: string;
+  /** What `{cli}` becomes; `cliCommand()` when not given. */
+  cli?: string;
 }
 
 /**
  * Fills `{taskPath}`, `{taskId}`, `{project}` and `{session}` in a prompt template, each as
- * one shell word (see `shellQuote`); other braces are left alone. The result is one line
- * when the template is.
+ * one shell word (see `shellQuote`), and `{cli}` with the command of this install (see
+ * `cliCommand`); other braces are left alone. The result is one line when the template is.
  */
 export function renderPrompt(template: string, vars: PromptVars): string {
-  return template.replace(/\{(taskPath|taskId|project|session)\}/g, (_m, k: keyof PromptVars) =>
-    shellQuote(vars[k]),
+  return template.replace(
+    /\{(taskPath|taskId|project|session|cli)\}/g,
+    (_m, k: keyof PromptVars) => (k === 'cli' ? (vars.cli ?? cliCommand()) : shellQuote(vars[k])),
   );
 }
 

@@ -219,3 +219,30 @@ export function agentPid(tmux: Tmux, session: string): Promise<number> {
     return pane && !pane.dead && pane.pid;
   }, `a live agent in ${session}`);
 }
+
+/**
+ * A HOME whose login profile resets PATH to /usr/bin:/bin (as Debian's, a version manager's
+ * or a hand-written one may), as Claude Code's Bash tool sees it, and a directory outside
+ * that PATH holding an executable `claude-failover` (a fake that prints its argv).
+ */
+export function loginResetHome(): { home: string; binDir: string; env: Record<string, string> } {
+  const home = tempDir('cf-login-');
+  const profile = 'PATH=/usr/bin:/bin\nexport PATH\n';
+  // bash -l reads the first of ~/.bash_profile, ~/.bash_login and ~/.profile; sh reads ~/.profile.
+  fs.writeFileSync(path.join(home, '.profile'), profile);
+  fs.writeFileSync(path.join(home, '.bash_profile'), profile);
+  const binDir = path.join(home, 'npm-global', 'bin');
+  fs.mkdirSync(binDir, { recursive: true });
+  const fake = path.join(binDir, 'claude-failover');
+  fs.writeFileSync(fake, '#!/bin/sh\necho "fake claude-failover $*"\n');
+  fs.chmodSync(fake, 0o755);
+  return {
+    home,
+    binDir,
+    env: {
+      HOME: home,
+      SHELL: '/bin/bash',
+      PATH: `${binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    },
+  };
+}

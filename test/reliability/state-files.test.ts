@@ -49,7 +49,11 @@ describe('kill -9 of a writer', () => {
     const config = await parseConfigText(sb.yaml, sb.cfg, {
       env: { ...process.env, HOME: sb.home },
     });
-    const ctx = contextFromConfig(config, { out: new Output({ quiet: true }) });
+    // The sandbox HOME: doctor runs the agent's login shell, and a real profile may be slow.
+    const ctx = contextFromConfig(config, {
+      out: new Output({ quiet: true }),
+      env: { ...process.env, HOME: sb.home },
+    });
     const writer = await worker('state-writer');
     const ROUNDS = 100;
     let tornTemps = 0;
