@@ -134,6 +134,13 @@ export async function buildStatus(ctx: Context): Promise<StatusReport> {
     };
   });
 
+  for (const s of config.sessions) {
+    const u = state.sessions[s.name]?.undelivered;
+    if (u)
+      warnings.push(
+        `${s.name}: the ${u.prompt} prompt of task ${u.task} is not confirmed by Claude Code (${u.tries} ${u.tries === 1 ? 'try' : 'tries'} since ${u.since}); the next dispatch delivers it again`,
+      );
+  }
   const queues = config.projects.map((p) => ({ project: p.name, ...countQueue(p.path) }));
   for (const name of config.missingEnv) warnings.push(`config: \${${name}} is not set`);
   if (config.sessions.length === 0) warnings.push('no sessions are configured');
