@@ -64,6 +64,8 @@ const PASTE_GUARD_MS = num(env.SIM_PASTE_GUARD_MS, 40);
  * the input box unsubmitted.
  */
 const RESUME_DEAF_MS = num(env.SIM_RESUME_DEAF_MS, 0);
+/** The SessionStart hook runs this long after the prompt is drawn (0: before, as usual). */
+const SESSION_START_DELAY_MS = num(env.SIM_SESSION_START_DELAY_MS, 0);
 
 function parseArgs(argv: string[]): { resume: string | null; sessionId: string | null } {
   let resume: string | null = null;
@@ -773,10 +775,11 @@ async function main(): Promise<void> {
       );
     for (const text of historyTail(transcript, 4)) out(`${text}\n`);
   }
-  await fireHook('SessionStart', {
-    source: args.resume ? 'resume' : 'startup',
-    model: 'claude-sim',
-  });
+  const sessionStart = () =>
+    fireHook('SessionStart', { source: args.resume ? 'resume' : 'startup', model: 'claude-sim' });
+  // With SIM_SESSION_START_DELAY_MS the prompt is drawn (and takes input) before the
+  // SessionStart hook runs: the screen looks ready before the agent says so.
+  if (!SESSION_START_DELAY_MS) await sessionStart();
   await refreshStatusline();
   out('\n');
   ready = true;
@@ -784,6 +787,10 @@ async function main(): Promise<void> {
   writeRegistry('idle');
   drawPrompt();
   process.stdin.on('data', (d: string) => onData(d));
+  if (SESSION_START_DELAY_MS) {
+    await sleep(SESSION_START_DELAY_MS);
+    await sessionStart();
+  }
 }
 
 process.on('SIGHUP', () => void exit(129));

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/agent-status.js';
 import { readEvents } from '../src/lib/events.js';
+import { readSignals } from '../src/lib/signals.js';
 import {
   agentPid,
   processArgs,
@@ -235,8 +236,25 @@ describe('swap', () => {
     expect(await sb.pane('ccl-1')).toContain('Read the task in');
   });
 
-  it('types the resume prompt only once the agent says it is ready, and again until Claude Code confirms it', async () => {
-    // The resumed agent loses the Enters of its first 1.5 s (the race seen with 2.1.332).
+  it('types the resume prompt only once the agent says it is ready (SessionStart), not when the screen looks ready', async () => {
+    // The prompt shows, and takes input, 2 s before the SessionStart hook runs.
+    const sb = simSandbox({ sessions: 'ccl-0', agentEnv: { SIM_SESSION_START_DELAY_MS: '2000' } });
+    await pool(sb, ['ccl-0']);
+    sb.dispatched('T-3', 'ccl-0', 'sim-say: carried on after the move\n');
+    const since = new Date().toISOString();
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).sessions[0]).toMatchObject({ task: 'T-3', prompted: true });
+    await sb.waitForPane('ccl-0', /● carried on after the move/);
+    const signals = readSignals(sb.stateDir, 'ccl-0', since);
+    const resumed = signals.findIndex((x) => x.event === 'SessionStart' && x.source === 'resume');
+    const prompt = signals.findIndex((x) => x.event === 'UserPromptSubmit');
+    expect(resumed).toBeGreaterThanOrEqual(0);
+    expect(prompt).toBeGreaterThan(resumed);
+  });
+
+  it('types the resume prompt again until Claude Code confirms it, and it goes in once', async () => {
+    // A resumed agent loses the Enters of its first 1.5 s (the race seen with 2.1.332).
     const sb = simSandbox({
       sessions: 'ccl-{0..1}',
       agentEnv: { SIM_RESUME_DEAF_MS: '1500' },
@@ -249,29 +267,15 @@ describe('swap', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).sessions[1]).toMatchObject({ task: 'T-3', prompted: true });
     await sb.waitForPane('ccl-1', /● carried on after the move/);
-    const events = readEvents(sb.stateDir).filter((e) => e.ts > since);
-    // Not typed before the agent's SessionStart (source resume) on the backup.
-    const started = events.find((e) => e.event === 'swap.started')!;
-    expect(started).toBeTruthy();
-    const delivered = events.find((e) => e.event === 'task.delivered' && e.task === 'T-3');
+    const delivered = readEvents(sb.stateDir).find(
+      (e) => e.ts > since && e.event === 'task.delivered' && e.task === 'T-3',
+    );
     expect(delivered).toMatchObject({
       session: 'ccl-1',
       by: 'swap',
       prompt: 'resume',
       retried: true,
     });
-    const signals = fs
-      .readFileSync(path.join(sb.stateDir, 'signals', 'ccl-1.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Json)
-      .filter((x) => (x.ts as string) > since);
-    const resumeStart = signals.findIndex(
-      (x) => x.event === 'SessionStart' && x.source === 'resume',
-    );
-    const prompt = signals.findIndex((x) => x.event === 'UserPromptSubmit');
-    expect(resumeStart).toBeGreaterThanOrEqual(0);
-    expect(prompt).toBeGreaterThan(resumeStart);
     // In the transcript exactly once: typed again only because it never went in.
     const file = readAgentStatus(sb.project).sessions['ccl-1']!.transcriptPath as string;
     const prompts = fs
@@ -281,7 +285,7 @@ describe('swap', () => {
         (l) => l.includes('"type":"user"') && l.includes('You were moved to another account'),
       );
     expect(prompts).toHaveLength(1);
-    expect(state(sb).sessions).not.toHaveProperty('ccl-1.undelivered', expect.anything());
+    expect((state(sb).sessions as Json)['ccl-1']).toMatchObject({ undelivered: null });
   });
 
   it('a resume prompt never confirmed is owed: the task stays in flight and the next dispatch delivers it', async () => {
