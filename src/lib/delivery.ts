@@ -10,6 +10,7 @@
  * stays in flight with its marker, a `task.undelivered` event is written, and the next
  * `dispatch` (every `tick`) delivers it again: no task waits for the janitor.
  */
+import fs from 'node:fs';
 import { typePrompt, type PromptConfirmation } from './agent.js';
 import type { SessionConfig } from './config.js';
 import type { Context } from './context.js';
@@ -65,10 +66,46 @@ export function transcriptHasPrompt(file: string, sinceMs: number, prompt: strin
   return found;
 }
 
+/** How much of the signal file's end is read for a confirmation (recent lines only). */
+const SIGNAL_TAIL_BYTES = 64 * 1024;
+/** While no transcript is known yet, look for it again at most this often. */
+const RELOCATE_MS = 1000;
+
 /**
- * Claude Code's word that `session` took the prompt with this fingerprint since `sinceMs`:
- * its UserPromptSubmit hook signal, or a user record in its transcript. Null: not (yet).
+ * A probe for Claude Code's word that `session` took the prompt with this fingerprint since
+ * `sinceMs`: its UserPromptSubmit hook signal, or a user record in its transcript. Each call
+ * answers now (null: not yet); it is polled, so it reads only the signal file's tail and
+ * looks for the transcript again at most once a second until it has found it.
  */
+export function confirmationProbe(
+  ctx: Pick<Context, 'config'>,
+  session: SessionConfig,
+  account: string,
+  prompt: { text: string; fingerprint: string },
+  sinceMs: number,
+  state: State,
+  cwd: string | null = null,
+): () => PromptConfirmation | null {
+  const since = new Date(sinceMs - SLACK_MS).toISOString();
+  let transcript: string | null = null;
+  let lookedAt = 0;
+  return () => {
+    const signals = readSignals(ctx.config.stateDir, session.name, since, SIGNAL_TAIL_BYTES);
+    if (signals.some((s) => s.event === 'UserPromptSubmit' && s.promptHash === prompt.fingerprint))
+      return 'hook';
+    if (!transcript && Date.now() - lookedAt >= RELOCATE_MS) {
+      lookedAt = Date.now();
+      const where = locateSessionTranscript(ctx, session, { state, cwd, account });
+      transcript =
+        where.transcriptPath && fs.existsSync(where.transcriptPath) ? where.transcriptPath : null;
+    }
+    return transcript && transcriptHasPrompt(transcript, sinceMs, prompt.text)
+      ? 'transcript'
+      : null;
+  };
+}
+
+/** `confirmationProbe`, asked once. */
 export function promptConfirmed(
   ctx: Pick<Context, 'config'>,
   session: SessionConfig,
@@ -78,14 +115,7 @@ export function promptConfirmed(
   state: State,
   cwd: string | null = null,
 ): PromptConfirmation | null {
-  const since = new Date(sinceMs - SLACK_MS).toISOString();
-  const signals = readSignals(ctx.config.stateDir, session.name, since);
-  if (signals.some((s) => s.event === 'UserPromptSubmit' && s.promptHash === prompt.fingerprint))
-    return 'hook';
-  const where = locateSessionTranscript(ctx, session, { state, cwd, account });
-  if (where.transcriptPath && transcriptHasPrompt(where.transcriptPath, sinceMs, prompt.text))
-    return 'transcript';
-  return null;
+  return confirmationProbe(ctx, session, account, prompt, sinceMs, state, cwd)();
 }
 
 export type TaskPromptResult =
@@ -110,19 +140,21 @@ export async function deliverTaskPrompt(
   text: string,
 ): Promise<TaskPromptResult> {
   const alive = async () => paneRunsAgent((await ctx.tmux.sessions()).get(session.name));
-  const steps: string[] = [];
+  let typing = false;
   try {
-    if (!(await alive()))
-      return { ok: false, reason: 'its agent is not running', typed: false, steps };
+    const pane = (await ctx.tmux.sessions()).get(session.name);
+    if (!paneRunsAgent(pane))
+      return { ok: false, reason: 'its agent is not running', typed: false, steps: [] };
     const since = Date.now();
     const prompt = { text, fingerprint: promptFingerprint(text) };
     const state = ctx.state.read();
-    const cwd = (await ctx.tmux.sessions()).get(session.name)?.currentPath || null;
+    const cwd = pane!.currentPath || null;
+    typing = true;
     const typed = await typePrompt(
       ctx.tmux,
       session.name,
       text,
-      () => promptConfirmed(ctx, session, account, prompt, since, state, cwd),
+      confirmationProbe(ctx, session, account, prompt, since, state, cwd),
       { confirmMs: ctx.config.agent.confirmTimeout },
     );
     if (typed.confirmedBy) return { ok: true, confirmedBy: typed.confirmedBy, steps: typed.steps };
@@ -134,8 +166,8 @@ export async function deliverTaskPrompt(
     return {
       ok: false,
       reason: `tmux: ${(err as Error).message.split('\n')[0]}`,
-      typed: steps.length > 0,
-      steps,
+      typed: typing,
+      steps: [],
     };
   }
 }
