@@ -1,5 +1,6 @@
 /**
- * End to end with the real Claude Code CLI (2.1.328, the devDependency) in tmux against the
+ * End to end with the real Claude Code CLI (the pinned devDependency, or the version
+ * CLAUDE_CODE_E2E_VERSION names: see claude-install.ts) in tmux against the
  * loopback fake Anthropic API: `setup`, `session start/stop`, `--resume`, the hooks, the
  * statusline, the limit and retry screens, and the env hygiene of the launch.
  *
@@ -21,6 +22,7 @@ import {
   accountUsage,
   agentStatus,
   CLAUDE_BIN,
+  CLAUDE_PINNED,
   CLAUDE_VERSION,
   claudeEnv,
   closeRealSandboxes,
@@ -39,7 +41,15 @@ import {
   type RealSandbox,
 } from '../helpers/real-claude.js';
 
-const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'real-claude');
+// The pinned version's captures are the ones the classifier tests read; another version's go
+// to a subdir of their own (test/fixtures/real-claude/<version>/).
+const FIXTURES = path.join(
+  ROOT,
+  'test',
+  'fixtures',
+  'real-claude',
+  ...(CLAUDE_PINNED ? [] : [CLAUDE_VERSION]),
+);
 const UPDATE = process.env.UPDATE_REAL_CLAUDE_FIXTURES === '1';
 
 // A reset 1h44m-2h44m ahead, on minute :44, so the TUI's clock text is predictable.
@@ -99,7 +109,7 @@ afterAll(async () => {
   await closeRealSandboxes();
 });
 
-describe.sequential('the real Claude Code CLI', () => {
+describe.sequential(`the real Claude Code CLI ${CLAUDE_VERSION}`, () => {
   let claudeId = '';
   let transcript = '';
 
@@ -312,11 +322,18 @@ describe.sequential('the real Claude Code CLI', () => {
     const limitLine = `You've hit your 5-hour limit · resets ${clockText(RESET_EPOCH)} (UTC)`;
     expect(failure!.message).toContain(limitLine);
 
-    const auto = `Usage limit reached · continuing automatically at ${clockText(RESET_EPOCH)} · esc to cancel`;
+    // Claude Code's own automatic continue: 2.1.328 says `Usage limit reached · continuing
+    // automatically at 4:44pm · esc to cancel`; 2.1.332 says `● Usage limit reached · set to
+    // continue automatically at 4:44pm`, and `Continuing automatically at 4:44pm · Esc to
+    // cancel` under the footer's warning.
+    const at = clockText(RESET_EPOCH);
+    const auto = new RegExp(
+      `Usage limit reached · (continuing automatically at ${at} · esc to cancel|set to continue automatically at ${at})`,
+    );
     const screen = await waitForPane(sb.tmux, 'rc-1', auto);
     // `⎿`, a space and a no-break space, then the message.
     expect(screen).toContain(`⎿ \u00a0${limitLine}`);
-    expect(screen).toContain(`⚠ Usage limit reached · limit resets ${clockText(RESET_EPOCH)}`);
+    expect(screen).toContain(`⚠ Usage limit reached · limit resets ${at}`);
     await waitFor(
       () => agentStatus(sb.project, 'rc-1')?.state === 'idle',
       'rc-1 idle in status.json',
@@ -332,10 +349,11 @@ describe.sequential('the real Claude Code CLI', () => {
     });
     // The plan hint shows only once the automatic continue is cancelled (Esc).
     await sb.tmux.sendKeys('rc-1', ['Escape']);
+    // 2.1.328: `… to re-arm`; 2.1.332: `… to wait again`.
     const cancelled = await waitForPane(
       sb.tmux,
       'rc-1',
-      'Automatic continue cancelled · /rate-limit-options to re-arm',
+      /Automatic continue cancelled · \/rate-limit-options to (re-arm|wait again)/,
     );
     expect(cancelled).toContain('/upgrade to increase your usage limit.');
     fixture('limit-429-cancelled', cancelled, {
@@ -558,7 +576,7 @@ describe.sequential('the real Claude Code CLI', () => {
   });
 });
 
-describe('generateRealTranscript', () => {
+describe(`generateRealTranscript (Claude Code ${CLAUDE_VERSION})`, () => {
   it('runs a conversation with a Bash tool call and returns its transcript', async () => {
     const t = await generateRealTranscript();
     expect(path.basename(t.transcriptPath)).toBe(`${t.sessionId}.jsonl`);

@@ -11,6 +11,7 @@ import { readAgentStatus } from '../../src/lib/agent-status.js';
 import { scanTranscriptTail } from '../../src/lib/transcript.js';
 import { agentPid, processArgs, processEnv } from '../helpers/sim.js';
 import {
+  CLAUDE_VERSION,
   closeRealSandboxes,
   createRealSandbox,
   generateRealTranscript,
@@ -43,7 +44,7 @@ afterAll(async () => {
   await closeRealSandboxes();
 });
 
-describe.sequential('failover with the real Claude Code CLI', () => {
+describe.sequential(`failover with the real Claude Code CLI ${CLAUDE_VERSION}`, () => {
   const ids: Record<string, string> = {};
   const transcripts: Record<string, string> = {};
 
@@ -128,7 +129,7 @@ describe.sequential('failover with the real Claude Code CLI', () => {
   });
 });
 
-describe('transcripts written by the real CLI', () => {
+describe(`transcripts written by the real CLI ${CLAUDE_VERSION}`, () => {
   it('a checkpoint finds the last tool call (Bash echo hi) and the last answer', async () => {
     const t = await generateRealTranscript();
     const tail = scanTranscriptTail(t.transcriptPath);

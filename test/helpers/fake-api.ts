@@ -14,6 +14,15 @@
  *   Claude Code retries; it must never count as a quota hit).
  * - `overloaded529`: 529 `overloaded_error` (transient, retried).
  * - `overloaded529-ratelimit`: 529 `overloaded_error` whose message says "rate limit" (transient).
+ * - `task`: an agent that does what our `dispatch.prompt` asks with Claude Code's own Bash tool.
+ *   A prompt holding `run: <command line>` gets one `tool_use` step at a time: some work
+ *   (`echo 'working on <task> (step n/2)'`, after `sleep` when `taskStepSeconds` is set), then
+ *   exactly that command line, then a final text. A prompt without `run:` (our resume prompt)
+ *   finds the last `run:` line earlier in the conversation (the request carries the whole
+ *   history) and runs it only if it has not run yet: no earlier `tool_use` with that exact
+ *   command whose `tool_result` came back. Everything is derived from the history, so the
+ *   mode composes with switching to `limit` and back midway. `toolCalls` records every
+ *   command issued; `ranCommands()` those whose result came back.
  *
  * A burst (`startBurst`) overrides a token's mode for a while: its requests get the burst's
  * error modes in turn (500, 529, 500, ...), then the token's own mode again. Claude Code
@@ -24,7 +33,13 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
 export type FakeMode =
-  'ok' | 'tool' | 'limit' | 'error500-ratelimit' | 'overloaded529' | 'overloaded529-ratelimit';
+  | 'ok'
+  | 'tool'
+  | 'task'
+  | 'limit'
+  | 'error500-ratelimit'
+  | 'overloaded529'
+  | 'overloaded529-ratelimit';
 
 export interface FakeBurst {
   /** How long the burst lasts from now, in ms. */
@@ -57,6 +72,8 @@ export interface FakeApiOptions {
   usage?: Partial<FakeUsage>;
   /** Milliseconds between SSE events (default 5): a visible "working" phase when larger. */
   eventDelayMs?: number;
+  /** `task` mode: how long each work step's command sleeps, in seconds (default 0). */
+  taskStepSeconds?: number;
   /** Called with a one-line summary of each request (e.g. `console.error`). */
   log?: (line: string) => void;
 }
@@ -76,6 +93,19 @@ export interface RecordedRequest {
   mode: FakeMode | null;
 }
 
+/** A `Bash` tool call the fake answered with. */
+export interface FakeToolCall {
+  at: string;
+  token: string | null;
+  /** The `tool_use` id. */
+  id: string;
+  command: string;
+  /** `work` (a step of the task), `run` (the command after `run:`) or `echo` (`tool` mode). */
+  kind: 'work' | 'run' | 'echo';
+  /** Index of the request it answered, in `requests`. */
+  request: number;
+}
+
 export interface FakeApi {
   url: string;
   port: number;
@@ -90,6 +120,17 @@ export interface FakeApi {
   setUsage(usage: Partial<FakeUsage>): void;
   /** Starts a burst of errors for one bearer token (or every token with `'default'`). */
   startBurst(tokenOrDefault: string, burst: FakeBurst): void;
+  /**
+   * Puts a token in `limit` mode until `resetEpoch` (seconds), which its 429s carry as the
+   * reset; from then on it answers in `then` (default: the mode it had). `setMode` ends it.
+   */
+  limitUntil(tokenOrDefault: string, resetEpoch: number, then?: FakeMode): void;
+  /** `task` mode: changes how long each work step sleeps from now on. */
+  setTaskStepSeconds(seconds: number): void;
+  /** Every `Bash` command the fake asked for, in order. */
+  toolCalls: FakeToolCall[];
+  /** The tool calls whose `tool_result` came back in a later request (they ran). */
+  ranCommands(token?: string): FakeToolCall[];
   /** The `POST /v1/messages` requests, optionally of one token. */
   messageRequests(token?: string): RecordedRequest[];
   close(): Promise<void>;
@@ -135,6 +176,122 @@ function hasBashTool(body: Json): boolean {
   return Array.isArray(body.tools) && (body.tools as Json[]).some((t) => t?.name === 'Bash');
 }
 
+/** The text blocks of a message that a person wrote (no reminders, no interruption notes). */
+function promptText(content: unknown): string | null {
+  const texts =
+    typeof content === 'string'
+      ? [content]
+      : Array.isArray(content)
+        ? (content as Json[])
+            .filter((b) => b && b.type === 'text' && typeof b.text === 'string')
+            .map((b) => b.text as string)
+        : [];
+  const mine = texts.filter((t) => {
+    const x = t.trimStart();
+    return x && !x.startsWith('<system-reminder>') && !x.startsWith('[Request interrupted');
+  });
+  return mine.length ? mine.join('\n') : null;
+}
+
+/** The command line after the last `run: ` of a prompt (to the end of its line). */
+export function runCommandOf(text: string): string | null {
+  const all = [...text.matchAll(/\brun: (.+)$/gm)];
+  const cmd = all.at(-1)?.[1]?.trim();
+  return cmd || null;
+}
+
+type ToolUse = { id: string; command: string };
+
+function toolUses(content: unknown): ToolUse[] {
+  if (!Array.isArray(content)) return [];
+  return (content as Json[])
+    .filter((b) => b && b.type === 'tool_use' && typeof b.id === 'string')
+    .map((b) => ({
+      id: b.id as string,
+      command: String((b.input as Json | undefined)?.command ?? ''),
+    }));
+}
+
+function toolResultIds(content: unknown): string[] {
+  if (!Array.isArray(content)) return [];
+  return (content as Json[])
+    .filter((b) => b && b.type === 'tool_result' && typeof b.tool_use_id === 'string')
+    .map((b) => b.tool_use_id as string);
+}
+
+/** What `task` mode does next, from the conversation alone. */
+export type TaskStep =
+  | { kind: 'tool'; command: string; step: 'work' | 'run'; text: string }
+  | { kind: 'text'; text: string };
+
+/**
+ * The next step of `task` mode for a conversation (the request's `messages`): see the mode's
+ * description at the top of this file. `workCommand(label, n)` makes the n-th work step.
+ */
+export function nextTaskStep(
+  messages: Json[],
+  workCommand: (label: string, n: number, of: number) => string,
+): TaskStep {
+  // The turn's prompt: the last user message with text a person wrote (a tool result and the
+  // next prompt can share one message, when the turn before ended on an error).
+  let p = -1;
+  for (let i = messages.length - 1; i >= 0 && p < 0; i--)
+    if (messages[i]?.role === 'user' && promptText(messages[i]!.content) !== null) p = i;
+  if (p < 0) return { kind: 'text', text: 'ECHO: ' };
+  const prompt = promptText(messages[p]!.content)!;
+  // Tool results before (and in) the prompt message: the commands that ran before this turn.
+  const answered = new Set(messages.slice(0, p + 1).flatMap((m) => toolResultIds(m.content)));
+  const ranBefore = (cmd: string) =>
+    messages
+      .slice(0, p)
+      .some(
+        (m) =>
+          m.role === 'assistant' &&
+          toolUses(m.content).some((t) => t.command === cmd && answered.has(t.id)),
+      );
+  let command = runCommandOf(prompt);
+  let plan: Array<{ command: string; step: 'work' | 'run' }>;
+  let label: string;
+  if (command) {
+    label = taskLabel(command);
+    plan = [
+      { command: workCommand(label, 1, 2), step: 'work' },
+      { command: workCommand(label, 2, 2), step: 'work' },
+      { command, step: 'run' },
+    ];
+  } else {
+    // A resume prompt: the last `run:` line earlier in the conversation.
+    for (let i = p - 1; i >= 0 && !command; i--) {
+      const t = messages[i]!.role === 'user' ? promptText(messages[i]!.content) : null;
+      if (t) command = runCommandOf(t);
+    }
+    if (!command) return { kind: 'text', text: `ECHO: ${oneLine(prompt)}` };
+    label = taskLabel(command);
+    if (ranBefore(command)) return { kind: 'text', text: `Task ${label} was already finished.` };
+    plan = [
+      { command: workCommand(label, 1, 1), step: 'work' },
+      { command, step: 'run' },
+    ];
+  }
+  const issued = messages
+    .slice(p + 1)
+    .filter((m) => m.role === 'assistant' && toolUses(m.content).length > 0).length;
+  const next = plan[issued];
+  if (!next) return { kind: 'text', text: `Task ${label} is finished.` };
+  return {
+    kind: 'tool',
+    command: next.command,
+    step: next.step,
+    text: next.step === 'run' ? `Marking ${label} done.` : `Working on ${label}.`,
+  };
+}
+
+/** A task's name for the work steps: the last word of its command, shell-safe. */
+function taskLabel(command: string): string {
+  const last = command.split(/\s+/).at(-1) ?? 'the-task';
+  return last.replace(/[^A-Za-z0-9._-]/g, '') || 'the-task';
+}
+
 /** A single line of text, short, for echoing into a pane. */
 function oneLine(text: string, max = 80): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, max);
@@ -144,7 +301,7 @@ const id = (prefix: string) => `${prefix}_fake${randomBytes(8).toString('hex')}`
 
 type Block =
   | { type: 'text'; text: string }
-  | { type: 'tool_use'; name: string; input: Record<string, unknown> };
+  | { type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string };
 
 /** Starts the fake on 127.0.0.1 with an ephemeral port. */
 export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> {
@@ -165,14 +322,33 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const bursts = new Map<string, { until: number; modes: FakeMode[]; served: number }>();
-  const modeFor = (token: string | null): FakeMode =>
+  const limits = new Map<string, { reset: number; then: FakeMode }>();
+  let taskStepSeconds = opts.taskStepSeconds ?? 0;
+  const toolCalls: FakeToolCall[] = [];
+  const ownMode = (token: string | null): FakeMode =>
     (token !== null ? modes.get(token) : undefined) ?? defaultMode;
+  /** A `limitUntil` in force for `token` (its own, else the default's); ended ones go. */
+  const limitOf = (token: string | null) => {
+    for (const key of [token, 'default']) {
+      if (key === null) continue;
+      const l = limits.get(key);
+      if (!l) continue;
+      if (now() < l.reset) return l;
+      limits.delete(key);
+      if (key === 'default') defaultMode = l.then;
+      else modes.set(key, l.then);
+    }
+    return null;
+  };
+  const modeFor = (token: string | null): FakeMode => (limitOf(token) ? 'limit' : ownMode(token));
   /** The mode for the next request of `token`: the burst's next mode while one is on. */
   const nextMode = (token: string | null): FakeMode => {
     const b = (token !== null ? bursts.get(token) : undefined) ?? bursts.get('default');
     if (b && Date.now() < b.until) return b.modes[b.served++ % b.modes.length]!;
     return modeFor(token);
   };
+  const workCommand = (label: string, n: number, of: number) =>
+    `${taskStepSeconds > 0 ? `sleep ${taskStepSeconds} && ` : ''}echo 'working on ${label} (step ${n}/${of})'`;
 
   const unifiedAllowed = (): Record<string, string> => ({
     'anthropic-ratelimit-unified-status': 'allowed',
@@ -243,7 +419,12 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
       } else {
         await send('content_block_start', {
           index,
-          content_block: { type: 'tool_use', id: id('toolu'), name: block.name, input: {} },
+          content_block: {
+            type: 'tool_use',
+            id: block.id ?? id('toolu'),
+            name: block.name,
+            input: {},
+          },
         });
         const json = JSON.stringify(block.input);
         await send('content_block_delta', {
@@ -281,10 +462,16 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
     );
   }
 
-  async function messages(res: http.ServerResponse, body: Json, mode: FakeMode): Promise<number> {
+  async function messages(
+    res: http.ServerResponse,
+    body: Json,
+    mode: FakeMode,
+    token: string | null,
+    request: number,
+  ): Promise<number> {
     const model = typeof body.model === 'string' ? body.model : MODEL_FALLBACK;
     if (mode === 'limit') {
-      const reset = fiveHourReset();
+      const reset = limitOf(token)?.reset ?? fiveHourReset();
       sendError(
         res,
         429,
@@ -322,11 +509,23 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
     const toolResult = user ? toolResultText(user.content) : null;
     let blocks: Block[];
     let stop = 'end_turn';
-    if (mode === 'tool' && toolResult === null && hasBashTool(body)) {
-      blocks = [
-        { type: 'text', text: 'Running a command.' },
-        { type: 'tool_use', name: 'Bash', input: { command: 'echo hi', description: 'Say hi' } },
-      ];
+    const bash = (command: string, kind: FakeToolCall['kind'], description: string): Block => {
+      const toolId = id('toolu');
+      toolCalls.push({ at: new Date().toISOString(), token, id: toolId, command, kind, request });
+      return { type: 'tool_use', name: 'Bash', input: { command, description }, id: toolId };
+    };
+    if (mode === 'task' && hasBashTool(body) && body.stream === true) {
+      const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : [];
+      const step = nextTaskStep(messages, workCommand);
+      if (step.kind === 'tool') {
+        blocks = [
+          { type: 'text', text: step.text },
+          bash(step.command, step.step, step.step === 'run' ? 'Mark the task done' : 'Work'),
+        ];
+        stop = 'tool_use';
+      } else blocks = [{ type: 'text', text: step.text }];
+    } else if (mode === 'tool' && toolResult === null && hasBashTool(body)) {
+      blocks = [{ type: 'text', text: 'Running a command.' }, bash('echo hi', 'echo', 'Say hi')];
       stop = 'tool_use';
     } else if (toolResult !== null) {
       blocks = [{ type: 'text', text: `TOOL RESULT: ${oneLine(toolResult)}` }];
@@ -375,7 +574,13 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
         try {
           if (req.method === 'POST' && pathname === '/v1/messages') {
             rec.mode = nextMode(token);
-            rec.status = await messages(res, (body ?? {}) as Json, rec.mode);
+            rec.status = await messages(
+              res,
+              (body ?? {}) as Json,
+              rec.mode,
+              token,
+              requests.indexOf(rec),
+            );
           } else if (req.method === 'POST' && pathname === '/v1/messages/count_tokens') {
             rec.status = 200;
             res.writeHead(200, { 'content-type': 'application/json' });
@@ -428,6 +633,7 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
     port,
     requests,
     setMode(tokenOrDefault, mode) {
+      limits.delete(tokenOrDefault);
       if (tokenOrDefault === 'default') defaultMode = mode;
       else modes.set(tokenOrDefault, mode);
     },
@@ -437,6 +643,26 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
     },
     setUsage(u) {
       Object.assign(usage, u);
+    },
+    limitUntil(tokenOrDefault, resetEpoch, then) {
+      const before =
+        limits.get(tokenOrDefault)?.then ??
+        (tokenOrDefault === 'default' ? defaultMode : ownMode(tokenOrDefault));
+      limits.set(tokenOrDefault, { reset: resetEpoch, then: then ?? before });
+    },
+    setTaskStepSeconds(seconds) {
+      taskStepSeconds = seconds;
+    },
+    toolCalls,
+    ranCommands(token) {
+      const back = new Set(
+        requests.flatMap((r) => {
+          const b = r.body as Json | null;
+          const msgs = b && Array.isArray(b.messages) ? (b.messages as Json[]) : [];
+          return msgs.flatMap((m) => (m.role === 'user' ? toolResultIds(m.content) : []));
+        }),
+      );
+      return toolCalls.filter((c) => back.has(c.id) && (token === undefined || c.token === token));
     },
     startBurst(tokenOrDefault, burst) {
       bursts.set(tokenOrDefault, {

@@ -21,9 +21,9 @@ import { deliverPrompt } from './type-prompt.js';
 import { readSignals, readUsage, type AccountUsage, type Signal } from '../../src/lib/signals.js';
 import type { Tmux } from '../../src/lib/tmux.js';
 import { encodeProjectDir } from '../../src/lib/transcript-path.js';
+import { resolveClaude } from './claude-install.js';
 import {
   killTmuxAndWait,
-  ROOT,
   runCli,
   tempDir,
   tmuxSocket,
@@ -35,10 +35,20 @@ import {
 export { waitFor };
 import { startFakeApi, type FakeApi, type FakeApiOptions } from './fake-api.js';
 
-/** The real CLI (a native ELF binary, so it runs whatever Node is installed). */
-export const CLAUDE_BIN = path.join(ROOT, 'node_modules', '.bin', 'claude');
-/** The version these tests and the fixtures under test/fixtures/real-claude/ were made with. */
-export const CLAUDE_VERSION = '2.1.328';
+const claude = resolveClaude({ log: (l) => process.stderr.write(`${l}\n`) });
+/**
+ * The real CLI (a native ELF binary, so it runs whatever Node is installed): the pinned
+ * devDependency, or the version `CLAUDE_CODE_E2E_VERSION` names, installed into the cache.
+ */
+export const CLAUDE_BIN = claude.bin;
+/** What `claude --version` of CLAUDE_BIN says (`2.1.328`): put it in test names. */
+export const CLAUDE_VERSION = claude.version ?? 'unavailable';
+/** Whether CLAUDE_BIN is the pinned devDependency (the fixtures were made with it). */
+export const CLAUDE_PINNED = claude.pinned;
+// Every file that runs the real CLI says which one (the test names carry the version too).
+process.stderr.write(
+  `real Claude Code ${CLAUDE_VERSION} (${claude.pinned ? 'the pinned devDependency' : 'CLAUDE_CODE_E2E_VERSION'}): ${CLAUDE_BIN}\n`,
+);
 
 /** The idle input line: `❯` then a space (NBSP in some builds), nothing typed. */
 export const PROMPT_READY_RE = /^❯[\s\u00a0]*$/m;
@@ -475,7 +485,7 @@ export async function generateRealTranscript(
   }
 }
 
-/** Whether the real CLI can run here (the binary is installed and this is Linux x64/arm64). */
+/** Whether the real CLI can run here (the binary runs `--version` and this is Linux). */
 export function realClaudeAvailable(): boolean {
-  return fs.existsSync(CLAUDE_BIN) && os.platform() === 'linux';
+  return claude.version !== null && os.platform() === 'linux';
 }

@@ -13,6 +13,7 @@ import { deliverPrompt } from '../helpers/type-prompt.js';
 import { readEvents } from '../../src/lib/events.js';
 import { readSignals } from '../../src/lib/signals.js';
 import {
+  CLAUDE_VERSION,
   closeRealSandboxes,
   createRealSandbox,
   fakeToken,
@@ -75,97 +76,104 @@ async function driveBursts(sb: RealSandbox, stop: { done: boolean }): Promise<nu
   return bursts;
 }
 
-describe.skipIf(!realClaudeAvailable())('transient errors (real Claude Code)', () => {
-  it(`${POLLS} polls during bursts of 500s and 529s that say "rate limit" give zero swaps`, async () => {
-    const sb = await createRealSandbox({
-      sessions: SESSIONS,
-      // Fewer retries than the default 10, so that a burst ends (or gives up) in seconds.
-      agentEnv: { CLAUDE_CODE_MAX_RETRIES: '4' },
-      // An operator's naive extra pattern: transient lines must not count, whatever they say.
-      extraYaml: `quota: { patterns: { limit: ['rate limit'] } }\n`,
-    });
-    expect((await sb.cli(['setup'])).exitCode).toBe(0);
-    const start = await sb.cli(['session', 'start']);
-    expect(start.exitCode, start.stderr).toBe(0);
-    for (const s of SESSIONS) {
-      await waitForSignal(sb.stateDir, s, (x) => x.event === 'SessionStart', { timeoutMs: 40_000 });
-      await waitForPrompt(sb.tmux, s);
-    }
-    const pids = Object.fromEntries(
-      [...(await sb.tmux.sessions())].map(([name, p]) => [name, p.pid]),
-    );
-
-    const stop = { done: false };
-    const driver = driveBursts(sb, stop);
-    const seen = { r500: 0, r529: 0, final: 0, any: 0 };
-    const decisions: string[] = [];
-    try {
-      for (let poll = 0; poll < POLLS; poll++) {
-        // Paced, so that the polls span several bursts (cron would poll once a minute).
-        const next = sleep(POLL_EVERY_MS);
-        // What the panes show as the poll runs.
-        const screens = await Promise.all(
-          SESSIONS.map(async (s) => (await sb.tmux.capturePane(s, 40)).join('\n')),
-        );
-        const r = await sb.cli(['quota', 'check', '--json']);
-        expect(r.exitCode, r.stderr).toBe(0);
-        const out = JSON.parse(r.stdout) as Json & { detections: Json[] };
-        decisions.push(out.decision as string);
-        expect(out.decision, JSON.stringify(out.detections)).toBe('clean');
-        expect(out.detections.filter((d) => d.verdict === 'limit')).toEqual([]);
-        const text = screens.join('\n');
-        if (RETRY_500.test(text)) seen.r500++;
-        if (RETRY_529.test(text)) seen.r529++;
-        if (FINAL_ERROR.test(text)) seen.final++;
-        if (RETRY_500.test(text) || RETRY_529.test(text) || FINAL_ERROR.test(text)) seen.any++;
-        await next;
+describe.skipIf(!realClaudeAvailable())(
+  `transient errors (real Claude Code ${CLAUDE_VERSION})`,
+  () => {
+    it(`${POLLS} polls during bursts of 500s and 529s that say "rate limit" give zero swaps`, async () => {
+      const sb = await createRealSandbox({
+        sessions: SESSIONS,
+        // Fewer retries than the default 10, so that a burst ends (or gives up) in seconds.
+        agentEnv: { CLAUDE_CODE_MAX_RETRIES: '4' },
+        // An operator's naive extra pattern: transient lines must not count, whatever they say.
+        extraYaml: `quota: { patterns: { limit: ['rate limit'] } }\n`,
+      });
+      expect((await sb.cli(['setup'])).exitCode).toBe(0);
+      const start = await sb.cli(['session', 'start']);
+      expect(start.exitCode, start.stderr).toBe(0);
+      for (const s of SESSIONS) {
+        await waitForSignal(sb.stateDir, s, (x) => x.event === 'SessionStart', {
+          timeoutMs: 40_000,
+        });
+        await waitForPrompt(sb.tmux, s);
       }
-    } finally {
-      stop.done = true;
-    }
-    const bursts = await driver;
+      const pids = Object.fromEntries(
+        [...(await sb.tmux.sessions())].map(([name, p]) => [name, p.pid]),
+      );
 
-    // The polls really ran while the error screens were up, or this proved nothing.
-    expect(seen.any, JSON.stringify(seen)).toBeGreaterThanOrEqual(POLLS / 3);
-    expect(seen.r500, JSON.stringify(seen)).toBeGreaterThan(0);
-    expect(seen.r529, JSON.stringify(seen)).toBeGreaterThan(0);
-    expect(seen.final, JSON.stringify(seen)).toBeGreaterThan(0);
-    expect(bursts).toBeGreaterThanOrEqual(3);
-    const served = sb.api.messageRequests(fakeToken('primary')).map((q) => q.status);
-    expect(served.filter((s) => s === 500).length).toBeGreaterThanOrEqual(4);
-    expect(served.filter((s) => s === 529).length).toBeGreaterThanOrEqual(4);
-    // quota check saw them, and called every one transient.
-    const detected = readEvents(sb.stateDir).filter((e) => e.event === 'quota.detected');
-    expect(detected.length).toBeGreaterThan(0);
-    expect(new Set(detected.map((e) => e.verdict))).toEqual(new Set(['transient']));
-    // Claude Code never reported a limit either.
-    for (const s of SESSIONS)
-      expect(readSignals(sb.stateDir, s, null).filter((x) => x.error === 'rate_limit')).toEqual([]);
+      const stop = { done: false };
+      const driver = driveBursts(sb, stop);
+      const seen = { r500: 0, r529: 0, final: 0, any: 0 };
+      const decisions: string[] = [];
+      try {
+        for (let poll = 0; poll < POLLS; poll++) {
+          // Paced, so that the polls span several bursts (cron would poll once a minute).
+          const next = sleep(POLL_EVERY_MS);
+          // What the panes show as the poll runs.
+          const screens = await Promise.all(
+            SESSIONS.map(async (s) => (await sb.tmux.capturePane(s, 40)).join('\n')),
+          );
+          const r = await sb.cli(['quota', 'check', '--json']);
+          expect(r.exitCode, r.stderr).toBe(0);
+          const out = JSON.parse(r.stdout) as Json & { detections: Json[] };
+          decisions.push(out.decision as string);
+          expect(out.decision, JSON.stringify(out.detections)).toBe('clean');
+          expect(out.detections.filter((d) => d.verdict === 'limit')).toEqual([]);
+          const text = screens.join('\n');
+          if (RETRY_500.test(text)) seen.r500++;
+          if (RETRY_529.test(text)) seen.r529++;
+          if (FINAL_ERROR.test(text)) seen.final++;
+          if (RETRY_500.test(text) || RETRY_529.test(text) || FINAL_ERROR.test(text)) seen.any++;
+          await next;
+        }
+      } finally {
+        stop.done = true;
+      }
+      const bursts = await driver;
 
-    // Zero swaps: none recorded, none started, none pending, nothing marked, nobody moved.
-    const st = JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8')) as Json;
-    expect(st.swaps).toEqual([]);
-    expect(st.lastSwap).toBeNull();
-    expect(st.pendingSwap).toBeNull();
-    expect(st.swapJournal).toBeNull();
-    expect((st.quota as { suspects: Json }).suspects).toEqual({});
-    const events = readEvents(sb.stateDir).map((e) => e.event);
-    expect(events.filter((e) => e.startsWith('swap.') || e === 'account.exhausted')).toEqual([]);
-    const status = JSON.parse((await sb.cli(['status', '--json'])).stdout) as {
-      activeAccount: string;
-      accounts: Json[];
-      sessions: Json[];
-    };
-    expect(status.activeAccount).toBe('primary');
-    expect(status.accounts.map((a) => [a.name, a.status])).toEqual([
-      ['primary', 'available'],
-      ['backup', 'available'],
-    ]);
-    expect(status.sessions.map((s) => [s.name, s.account])).toEqual(
-      SESSIONS.map((s) => [s, 'primary']),
-    );
-    // The same agents still run: nothing was stopped or relaunched.
-    const after = await sb.tmux.sessions();
-    for (const s of SESSIONS) expect(after.get(s)?.pid).toBe(pids[s]);
-  }, 150_000);
-});
+      // The polls really ran while the error screens were up, or this proved nothing.
+      expect(seen.any, JSON.stringify(seen)).toBeGreaterThanOrEqual(POLLS / 3);
+      expect(seen.r500, JSON.stringify(seen)).toBeGreaterThan(0);
+      expect(seen.r529, JSON.stringify(seen)).toBeGreaterThan(0);
+      expect(seen.final, JSON.stringify(seen)).toBeGreaterThan(0);
+      expect(bursts).toBeGreaterThanOrEqual(3);
+      const served = sb.api.messageRequests(fakeToken('primary')).map((q) => q.status);
+      expect(served.filter((s) => s === 500).length).toBeGreaterThanOrEqual(4);
+      expect(served.filter((s) => s === 529).length).toBeGreaterThanOrEqual(4);
+      // quota check saw them, and called every one transient.
+      const detected = readEvents(sb.stateDir).filter((e) => e.event === 'quota.detected');
+      expect(detected.length).toBeGreaterThan(0);
+      expect(new Set(detected.map((e) => e.verdict))).toEqual(new Set(['transient']));
+      // Claude Code never reported a limit either.
+      for (const s of SESSIONS)
+        expect(readSignals(sb.stateDir, s, null).filter((x) => x.error === 'rate_limit')).toEqual(
+          [],
+        );
+
+      // Zero swaps: none recorded, none started, none pending, nothing marked, nobody moved.
+      const st = JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8')) as Json;
+      expect(st.swaps).toEqual([]);
+      expect(st.lastSwap).toBeNull();
+      expect(st.pendingSwap).toBeNull();
+      expect(st.swapJournal).toBeNull();
+      expect((st.quota as { suspects: Json }).suspects).toEqual({});
+      const events = readEvents(sb.stateDir).map((e) => e.event);
+      expect(events.filter((e) => e.startsWith('swap.') || e === 'account.exhausted')).toEqual([]);
+      const status = JSON.parse((await sb.cli(['status', '--json'])).stdout) as {
+        activeAccount: string;
+        accounts: Json[];
+        sessions: Json[];
+      };
+      expect(status.activeAccount).toBe('primary');
+      expect(status.accounts.map((a) => [a.name, a.status])).toEqual([
+        ['primary', 'available'],
+        ['backup', 'available'],
+      ]);
+      expect(status.sessions.map((s) => [s.name, s.account])).toEqual(
+        SESSIONS.map((s) => [s, 'primary']),
+      );
+      // The same agents still run: nothing was stopped or relaunched.
+      const after = await sb.tmux.sessions();
+      for (const s of SESSIONS) expect(after.get(s)?.pid).toBe(pids[s]);
+    }, 150_000);
+  },
+);
