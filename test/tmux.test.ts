@@ -65,6 +65,15 @@ describe('tmux layer (real tmux, private socket)', () => {
     expect(await tmux.hasSession('dies')).toBe(true);
   });
 
+  it('reads a server that is up with no session as empty ("no current target")', async () => {
+    const { tmux } = tmuxSocket();
+    // What tmux 3.3 answers list-panes -a with when the last session was killed while a client
+    // was attached: the server stays, and has no target.
+    await tmux.run(['start-server', ';', 'set', '-g', 'exit-empty', 'off']);
+    expect((await tmux.sessions()).size).toBe(0);
+    expect(await tmux.hasSession('none')).toBe(false);
+  });
+
   it('shares one list-panes among concurrent callers, never one older than its own change', async () => {
     const { tmux } = tmuxSocket();
     const cwd = tempDir();

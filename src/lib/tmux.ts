@@ -55,6 +55,9 @@ export function stripAnsi(text: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const stderrOf = (err: unknown) =>
+  err instanceof ExternalCommandError ? err.stderr || err.message : '';
+
 function isNoServer(err: unknown): boolean {
   return (
     err instanceof ExternalCommandError &&
@@ -190,7 +193,9 @@ export class Tmux {
     try {
       out = await this.run(['list-panes', '-a', '-F', PANE_FORMAT]);
     } catch (err) {
-      if (isNoServer(err)) return [];
+      // A server that is up with no session left (its last one was just killed while a
+      // client is still attached, or `exit-empty` is off) answers "no current target".
+      if (isNoServer(err) || /no current target/i.test(stderrOf(err))) return [];
       throw err;
     }
     const panes: PaneInfo[] = [];
