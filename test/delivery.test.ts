@@ -35,6 +35,11 @@ describe('prompt fingerprints', () => {
       promptFingerprint('Read the task  in x.md'),
     );
     expect(promptFingerprint('a')).not.toBe(promptFingerprint('b'));
+    // A long paste reaches the hook and the transcript wrapped (Claude Code 2.1.328+).
+    const long = `Read the task in /p/${'x'.repeat(900)}.md and carry it out.`;
+    expect(
+      promptFingerprint(`\n\n<pasted_content id="964c">\n${long}\n</pasted_content id="964c">\n`),
+    ).toBe(promptFingerprint(long));
     expect(promptFingerprint('a')).toMatch(/^[0-9a-f]{16}$/);
   });
 });

@@ -5,9 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 
-/** The prompt with white space folded: a paste may gain or lose a line end on the way. */
+// Claude Code (2.1.328, 2.1.332) hands a long paste (over 800 characters, or 10 lines or
+// more) to the hook and the transcript wrapped: `<pasted_content id="964c">…</pasted_content
+// id="964c">`. The text inside is what was pasted.
+const PASTED_RE = /<pasted_content\b[^>]*>([\s\S]*?)<\/pasted_content\b[^>]*>/g;
+
+/**
+ * The prompt as it was typed: paste wrappers taken off and white space folded (a paste may
+ * gain or lose a line end on the way).
+ */
 export function normalizePrompt(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text.replace(PASTED_RE, ' $1 ').replace(/\s+/g, ' ').trim();
 }
 
 /** 16 hex digits of the SHA-256 of the normalised prompt. */
