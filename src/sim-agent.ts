@@ -23,7 +23,8 @@
  * Like Claude Code 2.1.3xx it keeps a session registry entry,
  * `$CLAUDE_CONFIG_DIR/sessions/<pid>.json` (`sessionId`, `status` idle or busy), resumes a
  * conversation that another live process of the same config dir holds open as a copy under
- * a new id ("started a copy as <id>"), and with `SIM_RESUME_DEAF_MS` loses the Enters that
+ * a new id ("started a copy as <id>"; with `SIM_RESUME_COPY=0` it shares the transcript
+ * instead, as an interactive 2.1.328/2.1.332 does), and with `SIM_RESUME_DEAF_MS` loses the Enters that
  * come that soon after a `--resume` (the race where a prompt stayed unsubmitted).
  *
  * A prompt that names a task file (`... the task in /path/x.md ...`) is "carried out": the
@@ -743,7 +744,7 @@ async function main(): Promise<void> {
     }
     sessionIdValue = args.resume;
     transcript = found;
-    if (openElsewhere(args.resume)) {
+    if (env.SIM_RESUME_COPY !== '0' && openElsewhere(args.resume)) {
       // Claude Code 2.1.33x: a conversation open in another process is resumed as a copy.
       sessionIdValue = randomUUID();
       transcript = path.join(path.dirname(found), `${sessionIdValue}.jsonl`);

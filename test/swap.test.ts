@@ -343,4 +343,28 @@ describe('swap', () => {
     // The copy is the conversation from now on, never taken for the old one.
     expect((state(sb).sessions as Json)['ccl-0']).toMatchObject({ claudeSessionId: copy });
   });
+
+  it('a conversation still open in another process, resumed without a copy, is reported with that pid', async () => {
+    // Claude Code 2.1.328/2.1.332 resume interactively without a copy: both write one file.
+    const sb = simSandbox({ sessions: 'ccl-0', agentEnv: { SIM_RESUME_COPY: '0' } });
+    const ids = await pool(sb, ['ccl-0']);
+    await sb.tmux.newSession({
+      name: 'orphan',
+      cwd: sb.project,
+      env: { CLAUDE_CONFIG_DIR: sb.accountDir('backup'), SIM_HOOKS: '0', SIM_START_MS: '50' },
+      command: [process.execPath, SIM_AGENT, '--resume', ids['ccl-0']!],
+    });
+    await sb.waitForPane('orphan', /^❯/m);
+    const orphanPid = await agentPid(sb.tmux, 'orphan');
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const events = readEvents(sb.stateDir);
+    expect(events.some((e) => e.event === 'session.resume-copied')).toBe(false);
+    expect(events.find((e) => e.event === 'session.resume-shared')).toMatchObject({
+      session: 'ccl-0',
+      claudeSessionId: ids['ccl-0'],
+      holders: [{ pid: orphanPid }],
+    });
+    expect((state(sb).sessions as Json)['ccl-0']).toMatchObject({ claudeSessionId: ids['ccl-0'] });
+  });
 });

@@ -128,7 +128,10 @@ export interface SettleResult {
   lines: string[];
 }
 
-/** Claude Code 2.1.33x, resuming a conversation open in another process. */
+/** How long a registry entry without a status counts as still starting. */
+const REGISTRY_STATUS_GRACE_MS = 1500;
+
+/** Claude Code, resuming a conversation open in another process (its `--bg` path). */
 const COPY_NOTE_RE =
   /started a copy as ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
 
@@ -162,8 +165,17 @@ export async function settleLaunch(
   const probe = {
     hooksInstalled: hooksInstalled(configDir),
     started: () => sessionStartSince(ctx, session.name, since) !== undefined,
-    registryStatus: (pid: number) => readRegistryEntry(configDir, pid)?.status ?? null,
+    // Claude Code 2.1.328+ writes its registry entry before its status (idle follows the
+    // SessionStart hook by about 0.1 s): an entry without one is still starting, for a while.
+    registryStatus: (pid: number) => {
+      const e = readRegistryEntry(configDir, pid);
+      if (!e) return null;
+      if (e.status) return e.status;
+      statusless ??= Date.now();
+      return Date.now() - statusless < REGISTRY_STATUS_GRACE_MS ? 'starting' : null;
+    },
   };
+  let statusless: number | null = null;
   let current = resumeId;
   let lostId: string | null = null;
   let dialogAnswered = false;
@@ -218,6 +230,30 @@ export async function settleLaunch(
       COPY_NOTE_RE.exec(r.lines.join('\n'))?.[1] ??
       null;
     const copied = Boolean(current && reported && reported !== current);
+    // Resumed while another live process still has the conversation open: Claude Code
+    // 2.1.328/2.1.332 then let both write one transcript (no copy for an interactive resume).
+    const pid =
+      r.screen === 'ready' ? ((await ctx.tmux.sessions()).get(session.name)?.pid ?? null) : null;
+    const shared =
+      current && !copied && pid !== null
+        ? registryHolders(
+            ctx.config.accounts.map((a) => a.configDir),
+            current,
+          ).filter((h) => h.pid !== pid)
+        : [];
+    if (shared.length)
+      appendEvent(
+        ctx.config.stateDir,
+        'session.resume-shared',
+        {
+          session: session.name,
+          account,
+          claudeSessionId: current,
+          holders: shared.map((h) => ({ pid: h.pid, registry: h.file })),
+          detail: `conversation ${current} is also open in pid ${shared.map((h) => h.pid).join(', ')}: both processes write one transcript; stop the other one`,
+        },
+        { level: 'warn', now: ctx.clock.now() },
+      );
     if (copied) {
       const holders = registryHolders(
         ctx.config.accounts.map((a) => a.configDir),
