@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputBoxText } from '../../src/lib/agent.js';
-import { BIN } from '../helpers/env.js';
+import { cliCommand, shellQuote } from '../../src/lib/prompt.js';
 import { startHttpSink, type HttpSink } from '../helpers/http-sink.js';
 import {
   agentStatus,
@@ -42,11 +42,10 @@ const RESUME_WORDS = 'You were moved to another account after a usage limit.';
 
 type Json = Record<string, unknown>;
 
-// TODO: switch to the default dispatch.prompt once `{cli}` (the absolute command of this
-// install) lands; an absolute command is needed because Claude Code's Bash tool runs in the
-// login shell, whose PATH need not have claude-failover.
-const DISPATCH_PROMPT = `Read the task in {taskPath} and carry it out. When it is finished, run: '${process.execPath}' '${BIN}' task done -- {taskId}`;
-const doneCommand = (id: string) => `'${process.execPath}' '${BIN}' task done -- ${id}`;
+// The default dispatch.prompt: `... run: {cli} task done -- {taskId}`, where {cli} is the
+// absolute node and CLI script of this install, because Claude Code's Bash tool runs in a
+// login-shell snapshot whose PATH need not have claude-failover.
+const doneCommand = (id: string) => `${cliCommand()} task done -- ${shellQuote(id)}`;
 
 let sb: RealSandbox;
 let sink: HttpSink;
@@ -215,7 +214,7 @@ beforeAll(async () => {
     accounts: ['primary', 'backup'],
     sessions: SESSIONS,
     apiOptions: { defaultMode: 'task', taskStepSeconds: STEP_SECONDS },
-    extraYaml: `dispatch: { prompt: ${JSON.stringify(DISPATCH_PROMPT)}, settle: 500ms }
+    extraYaml: `dispatch: { settle: 500ms }
 quota: { reactivateCooldown: 10s, skipIfResetWithin: 5s }
 notify:
   events: [accounts.exhausted, swap.completed, swap.failed]
