@@ -1,5 +1,6 @@
 /** `watch`, the watchdog, on real tmux with the simulated agent. */
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/agent-status.js';
@@ -58,6 +59,35 @@ describe('watch', () => {
     expect(readEvents(sb.stateDir)).toContainEqual(
       expect.objectContaining({ event: 'session.restarted', session: 'ccl-0', task: 'T-7' }),
     );
+  });
+
+  it('a re-prompt Claude Code never confirms is owed, and the next dispatch sends watch.resumePrompt again', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', confirmTimeout: '1s' });
+    await started(sb);
+    await deliverPrompt(sb.tmux, 'ccl-0', '/sim say working on it');
+    await sb.waitForPane('ccl-0', /● working on it/);
+    sb.dispatched('T-8', 'ccl-0', 'sim-say: picked it up in the end\n');
+    const deaf = path.join(sb.accountDir('primary'), 'sim', 'deaf');
+    fs.mkdirSync(path.dirname(deaf), { recursive: true });
+    fs.writeFileSync(deaf, '');
+    process.kill(await agentPid(sb.tmux, 'ccl-0'), 'SIGKILL');
+    await waitFor(async () => (await sb.tmux.sessions()).get('ccl-0')?.dead, 'a dead pane');
+    expect((await watch(sb))[0]?.action).toBe('restarted');
+    const state = () => JSON.parse(fs.readFileSync(`${sb.stateDir}/state.json`, 'utf8'));
+    expect(state().sessions['ccl-0'].undelivered).toMatchObject({
+      task: 'T-8',
+      prompt: 'resume',
+      by: 'watch',
+    });
+    fs.rmSync(deaf);
+    const d = await sb.cli(['dispatch', '--json']);
+    expect(d.exitCode, d.stderr).toBe(0);
+    expect(JSON.parse(d.stdout).redelivered).toMatchObject([
+      { task: 'T-8', session: 'ccl-0', outcome: 'delivered' },
+    ]);
+    await sb.waitForPane('ccl-0', /● picked it up in the end/);
+    expect(await sb.pane('ccl-0')).toContain('restarted after it stopped unexpectedly');
+    expect(state().sessions['ccl-0'].undelivered).toBeNull();
   });
 
   it('restarts a missing tmux session and one whose pane is back at a shell', async () => {
