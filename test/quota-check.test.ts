@@ -2,8 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isAccountUnusableError } from '../src/lib/accounts.js';
 import { deliverPrompt } from '../src/lib/agent.js';
 import { readEvents } from '../src/lib/events.js';
+import { appendSignal } from '../src/lib/signals.js';
 import { processEnv, simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
 
 type Json = Record<string, unknown>;
@@ -224,5 +226,101 @@ describe('quota check after a swap', () => {
     await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(4)}`);
     const r = await check(sb);
     expect(r.decision).toBe('no-usable-account');
+  });
+});
+
+describe('StopFailure errors that mean the account cannot work', () => {
+  it('are the auth errors of Claude Code 2.1.332, not quota', () => {
+    for (const e of [
+      'authentication_failed',
+      'account_on_hold',
+      'verification_required',
+      'cloud_credential_error',
+    ])
+      expect([e, isAccountUnusableError(e)]).toEqual([e, true]);
+    for (const e of ['rate_limit', 'server_error', 'overloaded', 'billing_error', 'unknown', ''])
+      expect([e, isAccountUnusableError(e)]).toEqual([e, false]);
+    expect(isAccountUnusableError(null)).toBe(false);
+    expect(isAccountUnusableError(undefined)).toBe(false);
+  });
+
+  it('mark the account auth-error, notify, swap away, and never choose it again until its login changes', async () => {
+    const sb = simSandbox({
+      sessions: 'ccl-0',
+      accounts: ['primary', 'backup', 'spare'],
+      extra: 'quota: { reactivateCooldown: 1s }',
+    });
+    await pool(sb, ['ccl-0']);
+    /** What the StopFailure hook records for an agent of `account`. */
+    const stopFailure = (account: string, error: string) =>
+      appendSignal(sb.stateDir, 'ccl-0', {
+        ts: new Date().toISOString(),
+        event: 'StopFailure',
+        account,
+        error,
+        message: 'API Error: 403 {"type":"error","error":{"type":"permission_error"}}',
+      });
+    const accounts = async () =>
+      Object.fromEntries(
+        (JSON.parse((await sb.cli(['status', '--json'])).stdout).accounts as Json[]).map((a) => [
+          a.name,
+          a.status,
+        ]),
+      );
+
+    stopFailure('primary', 'account_on_hold');
+    const r = await check(sb);
+    expect(r).toMatchObject({ decision: 'swapped', exitCode: 0 });
+    const st = state(sb) as { accounts: Record<string, Json>; lastSwap: Json };
+    expect(st.lastSwap).toMatchObject({
+      from: 'primary',
+      to: 'backup',
+      reason: 'auth-error',
+      trigger: { session: 'ccl-0', pattern: 'hook:StopFailure.account_on_hold' },
+    });
+    expect(st.accounts.primary!.authErrorAt).toEqual(expect.any(String));
+    expect(st.accounts.primary!.exhaustedUntil ?? null).toBeNull();
+    expect(readEvents(sb.stateDir)).toContainEqual(
+      expect.objectContaining({
+        event: 'account.auth-error',
+        account: 'primary',
+        sessions: ['ccl-0'],
+        detail: 'StopFailure account_on_hold',
+      }),
+    );
+    expect(await accounts()).toMatchObject({ primary: 'auth-error', backup: 'available' });
+
+    // The backup fails the same way: the spare is next, not primary (priority 1).
+    await new Promise((res) => setTimeout(res, 1100));
+    stopFailure('backup', 'verification_required');
+    expect(await check(sb)).toMatchObject({ decision: 'swapped', exitCode: 0 });
+    expect(state(sb).lastSwap).toMatchObject({
+      from: 'backup',
+      to: 'spare',
+      trigger: { pattern: 'hook:StopFailure.verification_required' },
+    });
+
+    // And the spare: no account is left that can work.
+    await new Promise((res) => setTimeout(res, 1100));
+    stopFailure('spare', 'cloud_credential_error');
+    const last = await check(sb);
+    expect(last).toMatchObject({ decision: 'no-usable-account', exitCode: 3 });
+    expect(await accounts()).toEqual({
+      primary: 'auth-error',
+      backup: 'auth-error',
+      spare: 'auth-error',
+    });
+    const errs = readEvents(sb.stateDir).filter((e) => e.event === 'account.auth-error');
+    expect(errs.map((e) => [e.account, e.detail])).toEqual([
+      ['primary', 'StopFailure account_on_hold'],
+      ['backup', 'StopFailure verification_required'],
+      ['spare', 'StopFailure cloud_credential_error'],
+    ]);
+
+    // A new /login rewrites primary's credentials: it can be chosen again.
+    fs.writeFileSync(path.join(sb.accountDir('primary'), '.credentials.json'), '{}', {
+      mode: 0o600,
+    });
+    expect((await accounts()).primary).toBe('available');
   });
 });
