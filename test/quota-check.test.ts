@@ -324,3 +324,57 @@ describe('StopFailure errors that mean the account cannot work', () => {
     expect((await accounts()).primary).toBe('available');
   });
 });
+
+describe('account.exhausted', () => {
+  it('is logged once per change while the pool stays limited, not on every run', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
+    await pool(sb, ['ccl-0', 'ccl-1']);
+    // The backup is out for hours; primary's agents report their own limit.
+    await (
+      await sb.ctx()
+    ).state.update((st) => {
+      st.accounts.backup = {
+        exhaustedUntil: new Date(Date.now() + 6 * 86_400_000).toISOString(),
+        exhaustedReason: 'limit.hit-your-window',
+        authErrorAt: null,
+        usage: null,
+      };
+    });
+    const rateLimit = (session: string, message: string) =>
+      appendSignal(sb.stateDir, session, {
+        ts: new Date().toISOString(),
+        event: 'StopFailure',
+        account: 'primary',
+        error: 'rate_limit',
+        message,
+      });
+    const exhausted = () =>
+      readEvents(sb.stateDir).filter(
+        (e) => e.event === 'account.exhausted' && e.account === 'primary',
+      );
+
+    rateLimit('ccl-0', `You've hit your 5-hour limit · ${resetIn(3)}`);
+    for (let run = 0; run < 4; run++) {
+      const r = await check(sb);
+      expect(r).toMatchObject({ decision: 'no-usable-account', exitCode: 3 });
+    }
+    expect(exhausted()).toHaveLength(1);
+    const until = state(sb).accounts as Record<string, Json>;
+    expect(exhausted()[0]).toMatchObject({ until: until.primary!.exhaustedUntil });
+
+    // A later reset is news: the weekly limit of another session, days ahead.
+    const week = new Date(Date.now() + 3 * 86_400_000);
+    const month = week.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+    rateLimit(
+      'ccl-1',
+      `You've hit your weekly limit · resets ${month} ${week.getUTCDate()}, 9pm (UTC)`,
+    );
+    for (let run = 0; run < 3; run++) expect((await check(sb)).exitCode).toBe(3);
+    expect(exhausted()).toHaveLength(2);
+    expect(Date.parse(exhausted()[1]!.until as string)).toBeGreaterThan(
+      Date.now() + 2 * 86_400_000,
+    );
+    // The swap's own notification stays once per episode.
+    expect(readEvents(sb.stateDir).filter((e) => e.event === 'accounts.exhausted')).toHaveLength(1);
+  });
+});

@@ -97,6 +97,25 @@ function remember(list: string[] | undefined, fps: string[]): string[] {
   return [...new Set([...(list ?? []), ...fps])].slice(-MAX_REMEMBERED);
 }
 
+/** A reset that moves an account's exhaustion by this much or more is news; less is the same limit. */
+const EXHAUSTED_CHANGE_MS = 60_000;
+
+/**
+ * Whether marking an account exhausted until `until` changes what is known: it was not
+ * exhausted before, or a reset read from the evidence moved the end by a minute or more (a
+ * new, later limit). Without a reset, `until` is now plus `defaultExhaustion` and moves with
+ * every run: that is the same limit seen again, not a change.
+ */
+function exhaustionChanged(
+  prev: string | null,
+  until: string,
+  resetsAt: string | null,
+  now: Date,
+): boolean {
+  if (!prev || Date.parse(prev) <= now.getTime()) return true;
+  return resetsAt !== null && Math.abs(Date.parse(until) - Date.parse(prev)) >= EXHAUSTED_CHANGE_MS;
+}
+
 const later = (a: string | null, b: string | null) =>
   !a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b;
 
@@ -449,9 +468,13 @@ export async function runQuotaCheck(
       );
       return { ...base, decision: 'skip-reset-soon', swap: null, exitCode: 0 };
     }
+    // account.exhausted is logged when the account's exhaustion changes, not on every run
+    // that sees the same limit again (720 lines an hour at a 5 s timer while all are out).
+    let changed = false;
     await ctx.state.update((st) => {
       memory(st, true);
       const a = accountState(st, active);
+      changed = exhaustionChanged(a.exhaustedUntil, until, resetsAt, now);
       a.exhaustedUntil = until;
       a.exhaustedReason = first.pattern;
       st.pendingSwap = {
@@ -462,12 +485,13 @@ export async function runQuotaCheck(
         proactive: false,
       };
     });
-    await emit(
-      ctx,
-      'account.exhausted',
-      { account: active, until, resetsAt, session: first.session, pattern: first.pattern },
-      { level: 'warn', now },
-    );
+    if (changed)
+      await emit(
+        ctx,
+        'account.exhausted',
+        { account: active, until, resetsAt, session: first.session, pattern: first.pattern },
+        { level: 'warn', now },
+      );
     if (opts.noSwap) return { ...base, decision: 'no-swap', swap: null, exitCode: 0 };
     return swapOrReport(ctx, opts, base, {
       from: active,
