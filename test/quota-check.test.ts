@@ -100,6 +100,44 @@ describe('quota check', () => {
     expect(swaps(sb)).toBe(1);
   });
 
+  it("suspects the error view's raw 429, confirms it on the next poll", async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await pool(sb, ['ccl-0']);
+    await show(
+      sb,
+      'ccl-0',
+      `⎿  Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account's rate limit. Please try again later."}}`,
+    );
+    expect((await check(sb)).decision).toBe('suspected');
+    const second = await check(sb);
+    expect(second.decision).toBe('swapped');
+    expect((second.detections as Json[])[0]).toMatchObject({
+      pattern: 'limit.api-rate-limit',
+      kind: 'rate-limit',
+      poll: 2,
+      confirmed: true,
+    });
+  });
+
+  it('confirms at once a 429 retry row that waits long, with its reset; a short one never', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await pool(sb, ['ccl-0']);
+    await show(sb, 'ccl-0', '✻ Rate limited · Retrying in 9s · attempt 1/10');
+    expect((await check(sb)).decision).toBe('clean');
+    await show(sb, 'ccl-0', '✻ Rate limited · Retrying in 48m · attempt 2/10');
+    const r = await check(sb);
+    expect(r.decision).toBe('swapped');
+    expect((r.detections as Json[])[0]).toMatchObject({
+      pattern: 'limit.rate-limit-retry',
+      confirmed: true,
+      poll: 1,
+    });
+    const until = Date.parse(
+      (state(sb).accounts as Record<string, Json>).primary!.exhaustedUntil as string,
+    );
+    expect(Math.abs(until - (Date.now() + 48 * 60_000))).toBeLessThan(60_000);
+  });
+
   it('clears the suspicion on a clean poll', async () => {
     const sb = simSandbox({ sessions: 'ccl-0', extra: 'quota: { scanLines: 6 }' });
     await pool(sb, ['ccl-0']);
