@@ -516,6 +516,13 @@ describe('Claude Code 2.1.312+: "You\'ve hit your 5-hour limit" is the session w
       resetsAt: '2026-11-24T16:45:00.000Z',
     },
     {
+      text: "You've hit your 5 hour limit · resets 4:44 PM",
+      now: '2026-11-24T14:00:00Z',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-24T16:44:00.000Z',
+    },
+    {
       text: "● You've hit your 5-hour limit",
       now: '2026-11-24T14:00:00Z',
       verdict: 'limit',

@@ -106,8 +106,10 @@ export function qualifierKind(raw: string, allowNames: boolean): KindHint {
   if (/\b(?:spend|spending|billing|budget|cost|monthly)\b/.test(l)) return 'spend';
   if (/\b(?:rate|request|requests)\b/.test(l)) return 'rate-limit';
   const model = MODEL_NAMES.test(l);
-  if (/\b(?:session|5-?hour|five-?hour|5h|hourly)\b/.test(l)) return model ? 'model' : 'session';
-  if (/\b(?:week|weekly|7-?day|seven-?day)\b/.test(l)) return model ? 'model' : 'weekly';
+  if (/\b(?:session|5[-\s]?hours?|five[-\s]?hours?|5h|hourly)\b/.test(l))
+    return model ? 'model' : 'session';
+  if (/\b(?:week|weekly|7[-\s]?days?|seven[-\s]?days?)\b/.test(l))
+    return model ? 'model' : 'weekly';
   if (model) return 'model';
   if (
     l === '' ||
