@@ -843,6 +843,17 @@ describe(`a rate-limit retry row that waits ${LONG_RETRY_MS / 60_000} minutes or
       now: '2026-11-25T10:00:00Z',
       verdict: 'transient',
     },
+    // another program's retry line in the pane (a tool's output) is not Claude Code's row
+    {
+      text: 'npm WARN registry 429 Too Many Requests - retrying in 10 minutes',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: 'Goal still active · usage limit reached · retrying in 30 min (1/5) · send a message to retry now',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
   ]);
 });
 

@@ -374,7 +374,10 @@ const TRANSIENT_STRONG: Pattern[] = [
  */
 export const LONG_RETRY_MS = 5 * 60_000;
 
-const RETRY_DELAY = /\b(?:retrying|will\s+retry)\s+in\s+(?=\d)/giu;
+// Claude Code's retry row: the delay after a separator, and an attempt counter (`attempt
+// 1/10`, `(attempt 1/10)`, `attempt 1 of 10` in -p), so other tools' retry lines do not count.
+const RETRY_DELAY = /·\s*(?:retrying|will\s+retry)\s+in\s+(?=\d)/giu;
+const RETRY_ATTEMPT = /\battempt\s+\d+\s*(?:\/|of)\s*\d+/iu;
 // What makes a retry row a rate limit or a quota wait rather than server trouble.
 const RATE_LIMITED =
   /\b429\b|\brate_limit_error\b|\brate[\s-]+limit(?:ed)?\b|\busage\s+limit\b|\blimits?\s+(?:reached|exceeded)\b|\b(?:hit|reached)\s+(?:your|the)\b[^·]*\blimit\b/iu;
@@ -392,7 +395,7 @@ const RETRY_AT = /\s*\(\s*/y;
  * otherwise now plus the delay shown (the row counts down, so a later poll agrees).
  */
 function longRateLimitRetry(line: string): PatternHit | null {
-  if (!RATE_LIMITED.test(line)) return null;
+  if (!RATE_LIMITED.test(line) || !RETRY_ATTEMPT.test(line)) return null;
   if (TRANSIENT_STRONG.some((p) => p.name !== 'transient.retrying' && hit(p, line, [0])))
     return null;
   RETRY_DELAY.lastIndex = 0;
