@@ -2,8 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isAccountUnusableError } from '../src/lib/accounts.js';
 import { deliverPrompt } from './helpers/type-prompt.js';
 import { readEvents } from '../src/lib/events.js';
+import { appendSignal } from '../src/lib/signals.js';
 import { processEnv, simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
 
 type Json = Record<string, unknown>;
@@ -96,6 +98,44 @@ describe('quota check', () => {
     expect(second.decision).toBe('swapped');
     expect((second.detections as Json[])[0]).toMatchObject({ poll: 2, confirmed: true });
     expect(swaps(sb)).toBe(1);
+  });
+
+  it("suspects the error view's raw 429, confirms it on the next poll", async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await pool(sb, ['ccl-0']);
+    await show(
+      sb,
+      'ccl-0',
+      `⎿  Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account's rate limit. Please try again later."}}`,
+    );
+    expect((await check(sb)).decision).toBe('suspected');
+    const second = await check(sb);
+    expect(second.decision).toBe('swapped');
+    expect((second.detections as Json[])[0]).toMatchObject({
+      pattern: 'limit.api-rate-limit',
+      kind: 'rate-limit',
+      poll: 2,
+      confirmed: true,
+    });
+  });
+
+  it('confirms at once a 429 retry row that waits long, with its reset; a short one never', async () => {
+    const sb = simSandbox({ sessions: 'ccl-0' });
+    await pool(sb, ['ccl-0']);
+    await show(sb, 'ccl-0', '✻ Rate limited · Retrying in 9s · attempt 1/10');
+    expect((await check(sb)).decision).toBe('clean');
+    await show(sb, 'ccl-0', '✻ Rate limited · Retrying in 48m · attempt 2/10');
+    const r = await check(sb);
+    expect(r.decision).toBe('swapped');
+    expect((r.detections as Json[])[0]).toMatchObject({
+      pattern: 'limit.rate-limit-retry',
+      confirmed: true,
+      poll: 1,
+    });
+    const until = Date.parse(
+      (state(sb).accounts as Record<string, Json>).primary!.exhaustedUntil as string,
+    );
+    expect(Math.abs(until - (Date.now() + 48 * 60_000))).toBeLessThan(60_000);
   });
 
   it('clears the suspicion on a clean poll', async () => {
@@ -224,5 +264,155 @@ describe('quota check after a swap', () => {
     await show(sb, 'ccl-0', `⎿  You've hit your session limit · ${resetIn(4)}`);
     const r = await check(sb);
     expect(r.decision).toBe('no-usable-account');
+  });
+});
+
+describe('StopFailure errors that mean the account cannot work', () => {
+  it('are the auth errors of Claude Code 2.1.332, not quota', () => {
+    for (const e of [
+      'authentication_failed',
+      'account_on_hold',
+      'verification_required',
+      'cloud_credential_error',
+    ])
+      expect([e, isAccountUnusableError(e)]).toEqual([e, true]);
+    for (const e of ['rate_limit', 'server_error', 'overloaded', 'billing_error', 'unknown', ''])
+      expect([e, isAccountUnusableError(e)]).toEqual([e, false]);
+    expect(isAccountUnusableError(null)).toBe(false);
+    expect(isAccountUnusableError(undefined)).toBe(false);
+  });
+
+  it('mark the account auth-error, notify, swap away, and never choose it again until its login changes', async () => {
+    const sb = simSandbox({
+      sessions: 'ccl-0',
+      accounts: ['primary', 'backup', 'spare'],
+      extra: 'quota: { reactivateCooldown: 1s }',
+    });
+    await pool(sb, ['ccl-0']);
+    /** What the StopFailure hook records for an agent of `account`. */
+    const stopFailure = (account: string, error: string) =>
+      appendSignal(sb.stateDir, 'ccl-0', {
+        ts: new Date().toISOString(),
+        event: 'StopFailure',
+        account,
+        error,
+        message: 'API Error: 403 {"type":"error","error":{"type":"permission_error"}}',
+      });
+    const accounts = async () =>
+      Object.fromEntries(
+        (JSON.parse((await sb.cli(['status', '--json'])).stdout).accounts as Json[]).map((a) => [
+          a.name,
+          a.status,
+        ]),
+      );
+
+    stopFailure('primary', 'account_on_hold');
+    const r = await check(sb);
+    expect(r).toMatchObject({ decision: 'swapped', exitCode: 0 });
+    const st = state(sb) as { accounts: Record<string, Json>; lastSwap: Json };
+    expect(st.lastSwap).toMatchObject({
+      from: 'primary',
+      to: 'backup',
+      reason: 'auth-error',
+      trigger: { session: 'ccl-0', pattern: 'hook:StopFailure.account_on_hold' },
+    });
+    expect(st.accounts.primary!.authErrorAt).toEqual(expect.any(String));
+    expect(st.accounts.primary!.exhaustedUntil ?? null).toBeNull();
+    expect(readEvents(sb.stateDir)).toContainEqual(
+      expect.objectContaining({
+        event: 'account.auth-error',
+        account: 'primary',
+        sessions: ['ccl-0'],
+        detail: 'StopFailure account_on_hold',
+      }),
+    );
+    expect(await accounts()).toMatchObject({ primary: 'auth-error', backup: 'available' });
+
+    // The backup fails the same way: the spare is next, not primary (priority 1).
+    await new Promise((res) => setTimeout(res, 1100));
+    stopFailure('backup', 'verification_required');
+    expect(await check(sb)).toMatchObject({ decision: 'swapped', exitCode: 0 });
+    expect(state(sb).lastSwap).toMatchObject({
+      from: 'backup',
+      to: 'spare',
+      trigger: { pattern: 'hook:StopFailure.verification_required' },
+    });
+
+    // And the spare: no account is left that can work.
+    await new Promise((res) => setTimeout(res, 1100));
+    stopFailure('spare', 'cloud_credential_error');
+    const last = await check(sb);
+    expect(last).toMatchObject({ decision: 'no-usable-account', exitCode: 3 });
+    expect(await accounts()).toEqual({
+      primary: 'auth-error',
+      backup: 'auth-error',
+      spare: 'auth-error',
+    });
+    const errs = readEvents(sb.stateDir).filter((e) => e.event === 'account.auth-error');
+    expect(errs.map((e) => [e.account, e.detail])).toEqual([
+      ['primary', 'StopFailure account_on_hold'],
+      ['backup', 'StopFailure verification_required'],
+      ['spare', 'StopFailure cloud_credential_error'],
+    ]);
+
+    // A new /login rewrites primary's credentials: it can be chosen again.
+    fs.writeFileSync(path.join(sb.accountDir('primary'), '.credentials.json'), '{}', {
+      mode: 0o600,
+    });
+    expect((await accounts()).primary).toBe('available');
+  });
+});
+
+describe('account.exhausted', () => {
+  it('is logged once per change while the pool stays limited, not on every run', async () => {
+    const sb = simSandbox({ sessions: 'ccl-{0..1}' });
+    await pool(sb, ['ccl-0', 'ccl-1']);
+    // The backup is out for hours; primary's agents report their own limit.
+    await (
+      await sb.ctx()
+    ).state.update((st) => {
+      st.accounts.backup = {
+        exhaustedUntil: new Date(Date.now() + 6 * 86_400_000).toISOString(),
+        exhaustedReason: 'limit.hit-your-window',
+        authErrorAt: null,
+        usage: null,
+      };
+    });
+    const rateLimit = (session: string, message: string) =>
+      appendSignal(sb.stateDir, session, {
+        ts: new Date().toISOString(),
+        event: 'StopFailure',
+        account: 'primary',
+        error: 'rate_limit',
+        message,
+      });
+    const exhausted = () =>
+      readEvents(sb.stateDir).filter(
+        (e) => e.event === 'account.exhausted' && e.account === 'primary',
+      );
+
+    rateLimit('ccl-0', `You've hit your 5-hour limit · ${resetIn(3)}`);
+    for (let run = 0; run < 4; run++) {
+      const r = await check(sb);
+      expect(r).toMatchObject({ decision: 'no-usable-account', exitCode: 3 });
+    }
+    expect(exhausted()).toHaveLength(1);
+    const until = state(sb).accounts as Record<string, Json>;
+    expect(exhausted()[0]).toMatchObject({ until: until.primary!.exhaustedUntil });
+
+    // A later reset is news: the weekly limit of another session, days ahead.
+    const week = new Date(Date.now() + 3 * 86_400_000);
+    const month = week.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+    rateLimit(
+      'ccl-1',
+      `You've hit your weekly limit · resets ${month} ${week.getUTCDate()}, 9pm (UTC)`,
+    );
+    for (let run = 0; run < 3; run++) expect((await check(sb)).exitCode).toBe(3);
+    expect(exhausted()).toHaveLength(2);
+    expect(Date.parse(exhausted()[1]!.until as string)).toBeGreaterThan(
+      Date.now() + 2 * 86_400_000,
+    );
+    // The swap's own notification stays once per episode.
+    expect(readEvents(sb.stateDir).filter((e) => e.event === 'accounts.exhausted')).toHaveLength(1);
   });
 });

@@ -4,6 +4,7 @@ import {
   classifyText,
   createClassifier,
   lastLines,
+  LONG_RETRY_MS,
   toVerdictJson,
   type QuotaClassifier,
   type UserPatterns,
@@ -477,6 +478,439 @@ describe('unseen limit messages, per generation', () => {
         verdict: 'stale',
       },
     ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Claude Code 2.1.312..2.1.332 (CLAUDE-CODE-FACTS section 0): the strings of those binaries,
+// written with other times, zones, separators, gutters and spinner glyphs.
+
+describe('Claude Code 2.1.312+: "You\'ve hit your 5-hour limit" is the session window', () => {
+  check([
+    {
+      text: "You've hit your 5-hour limit · resets 10:02pm (UTC)",
+      now: '2026-11-24T19:00:00Z',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-24T22:02:00.000Z',
+      pattern: 'limit.hit-your-window',
+    },
+    {
+      text: '  ⎿  You’ve hit your 5-hour limit ∙ resets 3:15am (Asia/Tokyo) · progress saved',
+      now: '2026-11-24T16:00:00Z', // 01:00 in Tokyo
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-24T18:15:00.000Z',
+    },
+    {
+      text: "✻ You've hit your 5-hour limit · resets in 3h 12m · progress saved",
+      now: '2026-11-24T10:00:00Z',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-24T13:12:00.000Z',
+    },
+    {
+      text: "You've hit your 5-hour limit · resets 17:45 (Europe/Berlin)\n     /upgrade to increase your usage limit.",
+      now: '2026-11-24T14:00:00Z', // CET +1
+      verdict: 'limit',
+      resetsAt: '2026-11-24T16:45:00.000Z',
+    },
+    {
+      text: "You've hit your 5 hour limit · resets 4:44 PM",
+      now: '2026-11-24T14:00:00Z',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-24T16:44:00.000Z',
+    },
+    {
+      text: "● You've hit your 5-hour limit",
+      now: '2026-11-24T14:00:00Z',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: null,
+    },
+    {
+      text: "You've hit your 5-hour limit · resets 1pm (America/Chicago)",
+      now: '2026-11-24T20:00:00Z', // 2pm CST: over
+      verdict: 'stale',
+      resetsAt: '2026-11-24T19:00:00.000Z',
+    },
+  ]);
+});
+
+describe("Claude Code's own auto-continue lines are limit evidence with a reset", () => {
+  check([
+    {
+      // 2.1.328
+      text: '● Usage limit reached · continuing automatically at 4:44pm · esc to cancel',
+      now: '2026-11-25T14:05:00Z',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-25T16:44:00.000Z',
+      pattern: 'limit.auto-continue',
+    },
+    {
+      text: '⏺ Usage limit reached again ∙ continuing automatically at 9:30pm · esc to cancel',
+      now: '2026-11-25T23:00:00Z', // 6pm EST
+      tz: 'America/New_York',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-26T02:30:00.000Z',
+      pattern: 'limit.auto-continue',
+    },
+    {
+      // 2.1.332
+      text: 'Usage limit reached · set to continue automatically at 10:02pm',
+      now: '2026-11-24T18:00:00Z',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-24T22:02:00.000Z',
+      pattern: 'limit.auto-continue',
+    },
+    {
+      // more than a day away, Claude Code writes the date
+      text: '  ● Usage limit reached · set to continue automatically at Nov 28, 9am',
+      now: '2026-11-24T18:00:00Z',
+      verdict: 'limit',
+      kind: 'weekly',
+      resetsAt: '2026-11-28T09:00:00.000Z',
+    },
+    {
+      // ... and the year when it is another one
+      text: 'Usage limit reached · continuing automatically at Jan 2, 2027, 4pm · esc to cancel',
+      now: '2026-12-30T10:00:00Z',
+      verdict: 'limit',
+      kind: 'weekly',
+      resetsAt: '2027-01-02T16:00:00.000Z',
+    },
+    {
+      text: 'Usage limit reached · set to continue automatically at 6:30am (Asia/Kolkata)',
+      now: '2026-11-24T23:00:00Z', // 4:30am in Kolkata
+      verdict: 'limit',
+      resetsAt: '2026-11-25T01:00:00.000Z',
+    },
+    {
+      // "shortly": the reset time had already passed when Claude Code drew it
+      text: 'Usage limit reached · continuing automatically shortly · esc to cancel',
+      now: '2026-11-25T14:05:00Z',
+      verdict: 'stale',
+      pattern: 'limit.auto-continue',
+    },
+    {
+      text: '● Usage limit reached · set to continue automatically at 10:02pm',
+      now: '2026-11-24T22:30:00Z',
+      verdict: 'stale',
+      resetsAt: '2026-11-24T22:02:00.000Z',
+    },
+    {
+      // the footer's second row alone, and the /rate-limit-options confirmation
+      text: '    Continuing automatically at 4:44pm · Esc to cancel',
+      now: '2026-11-25T14:05:00Z',
+      verdict: 'limit',
+      resetsAt: '2026-11-25T16:44:00.000Z',
+      pattern: 'limit.auto-continue',
+    },
+    {
+      text: 'Claude Code will continue automatically at 4:44pm. Keep this session open; it may still pause for permission prompts.',
+      now: '2026-11-25T14:05:00Z',
+      verdict: 'limit',
+      resetsAt: '2026-11-25T16:44:00.000Z',
+    },
+    {
+      // the menu alone: its "Wait here" option carries the reset
+      text: ' What do you want to do?\n ❯ 1. Stop and wait for limit to reset\n   2. Wait here, then continue automatically at Dec 7, 9pm\n   3. Upgrade your plan',
+      now: '2026-12-04T19:30:00Z',
+      verdict: 'limit',
+      kind: 'weekly',
+      resetsAt: '2026-12-07T21:00:00.000Z',
+      pattern: 'limit.rate-limit-options',
+    },
+    {
+      text: 'Goal paused · usage limit reached · continues automatically when it resets',
+      now: '2026-11-25T14:05:00Z',
+      verdict: 'limit',
+      kind: 'unknown',
+      resetsAt: null,
+      pattern: 'limit.goal-paused',
+    },
+    {
+      text: 'Your organization is out of usage credits.',
+      now: '2026-11-25T14:05:00Z',
+      verdict: 'limit',
+      kind: 'extra-usage',
+    },
+  ]);
+});
+
+describe('auto-continue notices that are not a new limit', () => {
+  const notices = [
+    '● Automatic continue cancelled · /rate-limit-options to wait again',
+    'Automatic continue cancelled ∙ /rate-limit-options to re-arm',
+    '   automatic continue cancelled',
+    'Automatic continue cancelled. Your session will wait for you instead; /rate-limit-options can arm it again.',
+    'Automatic continue cancelled · Claude Code relaunched during the wait, so the task will not resume on its own when the usage limit resets (send a prompt then to continue)',
+    'Automatic continue stopped · your login changed or ended · send a prompt to continue',
+    '● Usage limit reset · Continuing automatically',
+    'Usage limit available again · continuing now',
+    'Usage limit has reset · Press enter to continue',
+    'Your usage limit has reset',
+  ];
+  check(
+    notices.map((text) => ({
+      text,
+      now: '2026-11-25T14:05:00Z',
+      verdict: 'none',
+      pattern: 'none.auto-continue-notice',
+    })),
+  );
+
+  const LIMIT = "  ⎿  You've hit your 5-hour limit · resets 4:44pm (UTC)";
+  const AUTO = '● Usage limit reached · set to continue automatically at 4:44pm';
+  const CANCEL = '● Automatic continue cancelled · /rate-limit-options to wait again';
+
+  it('a pane with the limit, its auto-continue and the cancel: the limit line, nothing more', async () => {
+    const res = await classifyText(`❯ go\n${LIMIT}\n${AUTO}\n${CANCEL}\n❯ `, {
+      now: new Date('2026-11-25T14:05:00Z'),
+    });
+    expect(toVerdictJson(res)).toEqual({
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-11-25T16:44:00.000Z',
+      resetText: 'resets 4:44pm (UTC)',
+      pattern: 'limit.hit-your-window',
+      line: "⎿ You've hit your 5-hour limit · resets 4:44pm (UTC)",
+    });
+    expect(res.matches.map((m) => m.pattern)).toEqual([
+      'limit.hit-your-window',
+      'limit.auto-continue',
+      'none.auto-continue-notice',
+    ]);
+  });
+
+  it('once that reset has passed, the cancel line does not revive it', async () => {
+    const res = await classifyText(`${LIMIT}\n${AUTO}\n${CANCEL}`, {
+      now: new Date('2026-11-25T16:50:00Z'),
+    });
+    expect([res.verdict, res.resetsAt]).toEqual(['stale', '2026-11-25T16:44:00.000Z']);
+    const alone = await classifyText(CANCEL, { now: new Date('2026-11-25T16:50:00Z') });
+    expect(alone.verdict).toBe('none');
+  });
+
+  it('the auto-continue line keeps the kind of the limit line it follows', async () => {
+    const res = await classifyText(
+      "⎿  You've hit your Opus limit · resets 4:44pm (UTC)\n● Usage limit reached · continuing automatically at 4:44pm · esc to cancel",
+      { now: new Date('2026-11-25T14:05:00Z') },
+    );
+    expect([res.kind, res.pattern]).toEqual(['model', 'limit.model']);
+  });
+
+  it('a later auto-continue with another reset is a new limit and wins', async () => {
+    const res = await classifyText(
+      `${LIMIT}\n❯ more\n● Usage limit reached again · continuing automatically at Nov 28, 9am · esc to cancel`,
+      { now: new Date('2026-11-25T14:05:00Z') },
+    );
+    expect([res.kind, res.resetsAt, res.pattern]).toEqual([
+      'weekly',
+      '2026-11-28T09:00:00.000Z',
+      'limit.auto-continue',
+    ]);
+  });
+});
+
+describe('the raw 429 of the error view is a limit; 500 and 529 stay transient', () => {
+  const ERR429 =
+    'Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account\'s rate limit. Please try again later."}}';
+  check([
+    {
+      text: ERR429,
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'limit',
+      kind: 'rate-limit',
+      resetsAt: null,
+      pattern: 'limit.api-rate-limit',
+    },
+    { text: `  ⎿  ${ERR429}`, now: '2026-11-25T10:00:00Z', verdict: 'limit', kind: 'rate-limit' },
+    {
+      text: 'Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"},"request_id":"req_011CX"}',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'limit',
+      kind: 'rate-limit',
+    },
+    {
+      text: 'Error: 500 {"type":"error","error":{"type":"api_error","message":"rate limit exceeded upstream"}}',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: 'Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded: rate limit of the upstream pool hit"}}',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: "● API Error: Server is temporarily limiting requests (not your usage limit) · This request would exceed your account's rate limit. Please try again later.",
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+      pattern: 'transient.server-throttle',
+    },
+  ]);
+});
+
+describe(`a rate-limit retry row that waits ${LONG_RETRY_MS / 60_000} minutes or more is a limit`, () => {
+  check([
+    {
+      text: '  ⎿  API Error (429 {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account\'s rate limit. Please try again later."}}) · Retrying in 2892 seconds… (attempt 1/10)',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'limit',
+      kind: 'rate-limit',
+      resetsAt: '2026-11-25T10:48:12.000Z', // now + 2892 s
+      pattern: 'limit.rate-limit-retry',
+    },
+    {
+      text: '✻ Rate limited · Retrying in 48m · attempt 1/10',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'limit',
+      kind: 'rate-limit',
+      resetsAt: '2026-11-25T10:48:00.000Z',
+    },
+    {
+      text: '✢ Rate limited ∙ retrying in 1h 5m ∙ attempt 2/10',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'limit',
+      resetsAt: '2026-11-25T11:05:00.000Z',
+    },
+    {
+      // CLAUDE_CODE_RETRY_WATCHDOG=1 waiting out a quota 429 (2.1.328, 2.1.332): the time
+      // in parentheses is the reset
+      text: '✻ 5-hour limit reached · retrying in 2h (9:44pm) · attempt 1/300',
+      now: '2026-12-04T19:27:00Z',
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-12-04T21:44:00.000Z',
+      pattern: 'limit.rate-limit-retry',
+    },
+    {
+      text: '✶ Weekly limit reached · retrying in 5h (Dec 7, 9pm) · attempt 1/300',
+      now: '2026-12-04T19:30:00Z',
+      verdict: 'limit',
+      kind: 'weekly',
+      resetsAt: '2026-12-07T21:00:00.000Z',
+    },
+    {
+      text: `✻ Rate limited · retrying in ${LONG_RETRY_MS / 1000}s · attempt 1/10`,
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'limit',
+    },
+    // short waits stay transient
+    {
+      text: `✻ Rate limited · retrying in ${LONG_RETRY_MS / 1000 - 1}s · attempt 1/10`,
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+      pattern: 'transient.retrying',
+    },
+    {
+      text: '  ⎿  API Error (429 {"type":"error","error":{"type":"rate_limit_error","message":"x"}}) · Retrying in 37 seconds… (attempt 7/10)',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    // long waits for anything but a rate limit stay transient
+    {
+      text: '✻ 500 Internal server error: upstream rate limit exceeded · retrying in 10m · attempt 4/10',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: '✻ 529 Overloaded · rate limit · Retrying in 1h · attempt 1/10',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: 'API Error: Server is temporarily limiting requests (not your usage limit) · Retrying in 30m · attempt 1/10',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: '✻ Unable to connect to API (ECONNRESET) · Retrying in 10m · attempt 3/10',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: '✻ Waiting for API response · will retry in 6m · check your network',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: '✻ API error · Retrying in 20m · attempt 3/10',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    // another program's retry line in the pane (a tool's output) is not Claude Code's row
+    {
+      text: 'npm WARN registry 429 Too Many Requests - retrying in 10 minutes',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+    {
+      text: 'Goal still active · usage limit reached · retrying in 30 min (1/5) · send a message to retry now',
+      now: '2026-11-25T10:00:00Z',
+      verdict: 'transient',
+    },
+  ]);
+});
+
+describe('a reset given as a day without a time holds until that day is over', () => {
+  check([
+    {
+      text: "You've hit your weekly limit · resets Oct 24 (Europe/Paris)",
+      now: '2026-10-24T20:00:00Z', // 22:00 in Paris, still Oct 24
+      verdict: 'limit',
+      kind: 'weekly',
+      resetsAt: '2026-10-24T22:00:00.000Z', // midnight after Oct 24, CEST
+    },
+    {
+      text: "You've hit your weekly limit · resets Oct 24 (Europe/Paris)",
+      now: '2026-10-24T22:01:00Z',
+      verdict: 'stale',
+      resetsAt: '2026-10-24T22:00:00.000Z',
+    },
+    {
+      // not stale from its own midnight
+      text: "You've hit your weekly limit · resets Oct 24",
+      now: '2026-10-24T00:30:00Z',
+      verdict: 'limit',
+      resetsAt: '2026-10-25T00:00:00.000Z',
+    },
+    {
+      text: "⎿  You've hit your weekly limit ∙ resets 25 Oct (Europe/Paris)",
+      now: '2026-10-22T10:00:00Z',
+      verdict: 'limit',
+      resetsAt: '2026-10-25T23:00:00.000Z', // the night clocks go back: CET from then
+    },
+    {
+      text: "You're out of extra usage · resets Dec 1 (America/Los_Angeles)",
+      now: '2026-11-30T12:00:00Z',
+      verdict: 'limit',
+      kind: 'extra-usage',
+      resetsAt: '2026-12-02T08:00:00.000Z',
+    },
+    {
+      text: "You've hit your weekly limit · resets Mon",
+      now: '2026-06-01T20:00:00Z', // a Monday
+      verdict: 'limit',
+      resetsAt: '2026-06-02T00:00:00.000Z',
+    },
+    {
+      text: "You've hit your limit · resets tomorrow (Asia/Tokyo)",
+      now: '2026-06-01T10:00:00Z', // 19:00 in Tokyo
+      verdict: 'limit',
+      resetsAt: '2026-06-02T15:00:00.000Z',
+    },
+  ]);
+
+  it('says so in a note', async () => {
+    const res = await classifyText("You've hit your weekly limit · resets Oct 24 (Europe/Paris)", {
+      now: new Date('2026-10-24T20:00:00Z'),
+    });
+    expect(res.notes.join()).toMatch(/until 2026-10-24 is over in Europe\/Paris/);
   });
 });
 

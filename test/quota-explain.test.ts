@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, sandboxConfig, tempDir, writeConfig, type CliResult } from './helpers/env.js';
+import {
+  ROOT,
+  runCli,
+  sandboxConfig,
+  tempDir,
+  writeConfig,
+  type CliResult,
+} from './helpers/env.js';
 import { FIXTURES, KIND_OF_SUBTYPE, RESETS } from './helpers/limit-fixtures.js';
 
 const LIMIT =
@@ -180,6 +187,59 @@ describe('quota explain', () => {
     expect(res.exitCode).toBe(0);
     expect(JSON.parse(res.stdout).resetsAt).toBe('2026-07-04T05:00:00.000Z');
     expect(res.stderr).toContain('unknown time zone "Mars/Base" in the message; read it in UTC');
+  });
+
+  it('reads the 2.1.332 screens: the limit line decides, the cancel notice and a long retry say why', async () => {
+    const home = tempDir();
+    const fixture = path.join(ROOT, 'test', 'fixtures', 'real-claude');
+    const [cancelled, notice, retry, dayOnly] = await Promise.all([
+      runCli(
+        [
+          'quota',
+          'explain',
+          path.join(fixture, 'limit-5h-cancelled-2.1.332.txt'),
+          '--json',
+          '--now',
+          '2026-12-04T19:24:46Z',
+          '--tz',
+          'UTC',
+        ],
+        { home },
+      ),
+      runCli(['quota', 'explain', '--now', '2026-12-04T19:24:46Z'], {
+        home,
+        input: '● Automatic continue cancelled · /rate-limit-options to wait again\n',
+      }),
+      runCli(['quota', 'explain', '--now', '2026-12-04T19:27:27Z', '--tz', 'UTC'], {
+        home,
+        input: '✻ 5-hour limit reached · retrying in 2h (9:44pm) · attempt 1/300\n',
+      }),
+      runCli(['quota', 'explain', '--json', '--now', '2026-10-24T20:00:00Z'], {
+        home,
+        input: "You've hit your weekly limit · resets Oct 24 (Europe/Paris)\n",
+      }),
+    ]);
+    expect(json(cancelled)).toEqual({
+      verdict: 'limit',
+      kind: 'session',
+      resetsAt: '2026-12-04T21:44:00.000Z',
+      resetText: 'resets 9:44pm (UTC)',
+      pattern: 'limit.hit-your-window',
+      line: "⎿ You've hit your 5-hour limit · resets 9:44pm (UTC)",
+    });
+    expect(notice.stdout).toMatch(/^verdict\s+none$/m);
+    expect(notice.stdout).toMatch(/^pattern\s+none\.auto-continue-notice$/m);
+    expect(notice.stdout).toMatch(/^why\s+Claude Code's auto-continue notice .*not a new limit$/m);
+    expect(retry.stdout).toMatch(/^verdict\s+limit \(session\)$/m);
+    expect(retry.stdout).toMatch(/^resets at\s+2026-12-04T21:44:00\.000Z/m);
+    expect(retry.stdout).toMatch(/^why\s+a rate-limit retry that waits 5 minutes or more/m);
+    // A day without a time holds until that day is over there; the note goes to stderr.
+    expect(dayOnly.exitCode).toBe(0);
+    expect(JSON.parse(dayOnly.stdout)).toMatchObject({
+      verdict: 'limit',
+      resetsAt: '2026-10-24T22:00:00.000Z',
+    });
+    expect(dayOnly.stderr).toContain('until 2026-10-24 is over in Europe/Paris');
   });
 
   it('classifies every entry of fixtures/limit-messages.json through the CLI', async () => {

@@ -3,6 +3,7 @@ import type { Output, Palette } from '../lib/output.js';
 import {
   createClassifier,
   loadLuxon,
+  LONG_RETRY_MS,
   toVerdictJson,
   type QuotaExplanation,
 } from '../lib/quota/index.js';
@@ -46,6 +47,9 @@ const WHY: Record<string, string> = {
   transient: 'server or network trouble: never a swap, whatever words it contains',
   none: 'nothing here counts as a usage limit',
   auth: 'the account needs a login: not a quota (no swap for a limit)',
+  notice:
+    "Claude Code's auto-continue notice (the wait was cancelled, or the limit is over): not a new limit",
+  'long-retry': `a rate-limit retry that waits ${LONG_RETRY_MS / 60_000} minutes or more: a limit, confirmed at once, until its reset`,
 };
 
 async function render(
@@ -79,11 +83,15 @@ async function render(
   if (r.pattern) rows.push(['pattern', r.pattern]);
   if (r.line) rows.push([`line ${r.lineNumber ?? ''}`.trim(), r.line]);
   const key =
-    r.verdict === 'limit' && r.resetsAt
-      ? 'limit+reset'
-      : r.verdict === 'none' && r.pattern?.startsWith('auth.')
-        ? 'auth'
-        : r.verdict;
+    r.verdict === 'limit' && r.pattern === 'limit.rate-limit-retry'
+      ? 'long-retry'
+      : r.verdict === 'limit' && r.resetsAt
+        ? 'limit+reset'
+        : r.verdict === 'none' && r.pattern?.startsWith('auth.')
+          ? 'auth'
+          : r.verdict === 'none' && r.pattern === 'none.auto-continue-notice'
+            ? 'notice'
+            : r.verdict;
   rows.push(['why', WHY[key] ?? '']);
   rows.push([
     'detected at',

@@ -33,6 +33,25 @@ type UsageLike = {
 } | null;
 
 /**
+ * The StopFailure `error` values that mean the account cannot work at all, whatever its
+ * quota: the login is refused (`authentication_failed`) or, since Claude Code 2.1.332, the
+ * account is on hold, needs verification, or its cloud credentials fail. Waiting does not
+ * help, so each is an auth error: the sessions leave the account and it is not chosen again
+ * until its credentials change (`authErrorHolds`).
+ */
+export const ACCOUNT_UNUSABLE_ERRORS: readonly string[] = [
+  'authentication_failed',
+  'account_on_hold',
+  'verification_required',
+  'cloud_credential_error',
+];
+
+/** Whether a StopFailure `error` value means the account cannot work (an auth error). */
+export function isAccountUnusableError(error: string | null | undefined): boolean {
+  return typeof error === 'string' && ACCOUNT_UNUSABLE_ERRORS.includes(error);
+}
+
+/**
  * Whether an account's auth-error mark still holds: it does until its credentials change
  * (a `/login` rewrites `<configDir>/.credentials.json`), or `doctor --repair` clears it.
  */

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { accountCondition, pickSwapTarget } from './accounts.js';
+import { accountCondition, isAccountUnusableError, pickSwapTarget } from './accounts.js';
 import { readAgentStatus } from './agent-status.js';
 import { readScreen, stopAgents } from './agent.js';
 import { owePrompt, sendTaskPrompt, type TaskPromptJob } from './delivery.js';
@@ -623,7 +623,7 @@ async function waitForAuthFailure(
       const sigs = readSignals(ctx.config.stateDir, name, since).filter(
         (sig) => sig.account === account,
       );
-      if (sigs.some((sig) => sig.error === 'authentication_failed')) failed.push(name);
+      if (sigs.some((sig) => isAccountUnusableError(sig.error))) failed.push(name);
       // Without hooks, the pane says it: "Not logged in · Please run /login".
       else if (
         readScreen(await ctx.tmux.capturePane(name, 40).catch(() => [] as string[])) === 'login'
@@ -645,7 +645,7 @@ function authFailures(ctx: Context, j: SwapJournal, settled: Map<string, SettleR
     .filter((js) => {
       if (settled.get(js.name)?.screen === 'login') return true;
       return readSignals(ctx.config.stateDir, js.name, since).some(
-        (sig) => sig.account === j.to && sig.error === 'authentication_failed',
+        (sig) => sig.account === j.to && isAccountUnusableError(sig.error),
       );
     })
     .map((js) => js.name);

@@ -3,7 +3,9 @@
  * active account, what Claude Code says itself and what its pane shows:
  *
  * 1. the `StopFailure` hook with `error: "rate_limit"` (a confirmed limit; its message has
- *    the reset time) or `authentication_failed` (the account's login is broken);
+ *    the reset time), or an error that means the account cannot work at all
+ *    (`authentication_failed`, `account_on_hold`, `verification_required`,
+ *    `cloud_credential_error`: `isAccountUnusableError`), which is an auth error;
  * 2. the transcript's 429 record (`isApiErrorMessage`, `apiErrorStatus: 429`,
  *    `error: "rate_limit"`), for agents without our hooks;
  * 3. the pane's last `quota.scanLines` lines through the classifier: a limit with a reset
@@ -18,7 +20,12 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { accountCondition, pickSwapTarget, swapInProgress } from '../accounts.js';
+import {
+  accountCondition,
+  isAccountUnusableError,
+  pickSwapTarget,
+  swapInProgress,
+} from '../accounts.js';
 import { readAgentStatus } from '../agent-status.js';
 import type { SessionConfig } from '../config.js';
 import type { Context } from '../context.js';
@@ -90,6 +97,25 @@ function remember(list: string[] | undefined, fps: string[]): string[] {
   return [...new Set([...(list ?? []), ...fps])].slice(-MAX_REMEMBERED);
 }
 
+/** A reset that moves an account's exhaustion by this much or more is news; less is the same limit. */
+const EXHAUSTED_CHANGE_MS = 60_000;
+
+/**
+ * Whether marking an account exhausted until `until` changes what is known: it was not
+ * exhausted before, or a reset read from the evidence moved the end by a minute or more (a
+ * new, later limit). Without a reset, `until` is now plus `defaultExhaustion` and moves with
+ * every run: that is the same limit seen again, not a change.
+ */
+function exhaustionChanged(
+  prev: string | null,
+  until: string,
+  resetsAt: string | null,
+  now: Date,
+): boolean {
+  if (!prev || Date.parse(prev) <= now.getTime()) return true;
+  return resetsAt !== null && Math.abs(Date.parse(until) - Date.parse(prev)) >= EXHAUSTED_CHANGE_MS;
+}
+
 const later = (a: string | null, b: string | null) =>
   !a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b;
 
@@ -104,7 +130,8 @@ interface SessionEvidence {
   paneLimitFps: string[];
   /** New transient / warning lines (fingerprints), logged once each. */
   newLogged: string[];
-  authFailed: boolean;
+  /** The StopFailure error that says the account cannot work (`authentication_failed`, ...). */
+  authError: string | null;
 }
 
 function transcriptOf(ctx: Context, s: SessionConfig, state: State): string | null {
@@ -130,7 +157,7 @@ async function gather(
     suspect: null,
     paneLimitFps: [],
     newLogged: [],
-    authFailed: false,
+    authError: null,
   };
   const detection = (
     source: EvidenceSource,
@@ -154,7 +181,7 @@ async function gather(
   for (const sig of readSignals(ctx.config.stateDir, s.name, since)) {
     if (sig.account && sig.account !== account) continue;
     if (sig.event !== 'StopFailure') continue;
-    if (sig.error === 'authentication_failed') ev.authFailed = true;
+    if (isAccountUnusableError(sig.error)) ev.authError = sig.error!;
     if (sig.error !== 'rate_limit') continue;
     const text = sig.message ?? '';
     const r = classifier.classify(text, now);
@@ -392,7 +419,8 @@ export async function runQuotaCheck(
   base.detections = detections;
 
   const confirmed = evidence.filter((e) => e.confirmed).map((e) => e.confirmed!);
-  const authFailed = evidence.filter((e) => e.authFailed).map((e) => e.session.name);
+  const authFailed = evidence.filter((e) => e.authError);
+  const authErrors = [...new Set(authFailed.map((e) => e.authError!))];
   const memory = (st: State, consume: boolean) => {
     st.quota.suspects = suspects;
     st.quota.lastCheckAt = now.toISOString();
@@ -440,9 +468,13 @@ export async function runQuotaCheck(
       );
       return { ...base, decision: 'skip-reset-soon', swap: null, exitCode: 0 };
     }
+    // account.exhausted is logged when the account's exhaustion changes, not on every run
+    // that sees the same limit again (720 lines an hour at a 5 s timer while all are out).
+    let changed = false;
     await ctx.state.update((st) => {
       memory(st, true);
       const a = accountState(st, active);
+      changed = exhaustionChanged(a.exhaustedUntil, until, resetsAt, now);
       a.exhaustedUntil = until;
       a.exhaustedReason = first.pattern;
       st.pendingSwap = {
@@ -453,12 +485,13 @@ export async function runQuotaCheck(
         proactive: false,
       };
     });
-    await emit(
-      ctx,
-      'account.exhausted',
-      { account: active, until, resetsAt, session: first.session, pattern: first.pattern },
-      { level: 'warn', now },
-    );
+    if (changed)
+      await emit(
+        ctx,
+        'account.exhausted',
+        { account: active, until, resetsAt, session: first.session, pattern: first.pattern },
+        { level: 'warn', now },
+      );
     if (opts.noSwap) return { ...base, decision: 'no-swap', swap: null, exitCode: 0 };
     return swapOrReport(ctx, opts, base, {
       from: active,
@@ -476,7 +509,11 @@ export async function runQuotaCheck(
     await emit(
       ctx,
       'account.auth-error',
-      { account: active, sessions: authFailed, detail: 'StopFailure authentication_failed' },
+      {
+        account: active,
+        sessions: authFailed.map((e) => e.session.name),
+        detail: `StopFailure ${authErrors.join(', ')}`,
+      },
       { level: 'error', now },
     );
     if (opts.noSwap) return { ...base, decision: 'auth-error', swap: null, exitCode: 0 };
@@ -484,8 +521,8 @@ export async function runQuotaCheck(
       from: active,
       reason: 'auth-error',
       trigger: {
-        session: authFailed[0]!,
-        pattern: 'hook:StopFailure.authentication_failed',
+        session: authFailed[0]!.session.name,
+        pattern: `hook:StopFailure.${authFailed[0]!.authError}`,
         snippet: null,
       },
     });

@@ -4,7 +4,8 @@
  * Per line, first match wins:
  *   1. your `ignore` patterns: the line is dropped;
  *   2. transient (your `transient` patterns, then the built-in transient markers: 5xx, 529,
- *      overloaded, timeouts, connection errors, retry rows, "not your usage limit");
+ *      overloaded, timeouts, connection errors, retry rows, "not your usage limit"), except a
+ *      429 retry row that waits `LONG_RETRY_MS` or more, which is a limit;
  *   3. your `limit` patterns;
  *   4. built-in limit patterns (not on a physical line that is a /usage panel, a context
  *      warning, a GitHub rate limit or a usage monitor); the 2025 notice "Opus limit
@@ -17,7 +18,9 @@
  * For the whole text: limit > warning > transient > stale > none, where a limit is the
  * last primary limit line (aux evidence such as the /rate-limit-options menu counts only
  * when no primary limit line, stale or not, is present). Within a verdict the last line
- * wins: it is the most recent.
+ * wins: it is the most recent, except that a later limit line naming no window (Claude
+ * Code's auto-continue notice, the footer chip) with the same reset or none does not
+ * replace an earlier one that has a reset: it is the same limit, told again.
  */
 import type * as Luxon from 'luxon';
 import { ConfigError } from '../errors.js';
@@ -65,6 +68,8 @@ export interface LineVerdict extends QuotaVerdict {
   lineNumber: number;
   /** Limit evidence that counts only without a primary limit line. */
   aux: boolean;
+  /** A limit or warning that names no window: its kind was inferred from the reset. */
+  generic: boolean;
   /** The zone a wall-clock reset was read in. */
   zone: string | null;
   notes: string[];
@@ -219,8 +224,14 @@ export class QuotaClassifier {
 
     let hit = user(this.user.ignore, 'unknown');
     if (hit) return { verdict: 'none', hit };
-    hit = user(this.user.transient, 'unknown') ?? builtin.transientStrong(text);
+    hit = user(this.user.transient, 'unknown');
     if (hit) return { verdict: 'transient', hit };
+    hit = builtin.transientStrong(text);
+    if (hit) {
+      // A 429 retry row that waits LONG_RETRY_MS or more is the account's limit.
+      const long = hit.name === 'transient.retrying' ? unguarded(builtin.longRetry(text)) : null;
+      return long ? { verdict: 'limit', hit: long } : { verdict: 'transient', hit };
+    }
     hit = user(this.user.limit, kindFromText(text));
     if (hit) return { verdict: 'limit', hit, resetAnywhere: true };
     hit = unguarded(builtin.modelFallback(text));
@@ -254,10 +265,12 @@ export class QuotaClassifier {
     const quota = verdict === 'limit' || verdict === 'warning';
     let phrase: ResetPhrase | null = null;
     if (quota) {
-      phrase = hit.epoch
-        ? epochPhrase(hit.epoch.digits, hit.epoch.index)
-        : (findResetPhrase(line.text, hit.resetFrom) ??
-          (resetAnywhere ? findResetPhrase(line.text, 0) : null));
+      phrase =
+        hit.reset ??
+        (hit.epoch
+          ? epochPhrase(hit.epoch.digits, hit.epoch.index)
+          : (findResetPhrase(line.text, hit.resetFrom) ??
+            (resetAnywhere ? findResetPhrase(line.text, 0) : null)));
     }
     let resetsAt: Date | null = null;
     let stale = false;
@@ -287,6 +300,7 @@ export class QuotaClassifier {
       line: spanText(line, hit.index, end) || collapse(line.text),
       lineNumber: segmentAt(line, hit.index).lineNumber,
       aux: Boolean(hit.aux),
+      generic: quota && hit.kind === 'infer',
       zone,
       notes,
     };
@@ -298,6 +312,9 @@ function inferKind(resetsAt: Date | null, stale: boolean, now: Date): QuotaKind 
   if (!resetsAt || stale) return 'unknown';
   return resetsAt.getTime() - now.getTime() <= SESSION_MAX_MS ? 'session' : 'weekly';
 }
+
+const sameInstant = (a: string | null, b: string) =>
+  a !== null && Math.abs(Date.parse(a) - Date.parse(b)) < 60_000;
 
 const NONE_RANK = (v: LineVerdict) =>
   v.pattern?.startsWith('user:') ? 3 : v.pattern?.startsWith('auth.') ? 2 : v.pattern ? 1 : 0;
@@ -317,10 +334,19 @@ function pickBest(matches: LineVerdict[]): LineVerdict | null {
     const b = VERDICT_RANK[best.verdict];
     if (a > b) best = m;
     else if (a === b) {
-      // Among limit lines, one that says when it resets beats a later one that does not
-      // (Claude Code 2.1.328 follows "You've hit your 5-hour limit · resets 4:44pm (UTC)"
-      // with "Usage limit reached · continuing automatically at 4:44pm").
+      // Among limit lines, one that says when it resets beats a later one that does not, and
+      // beats a later one naming no window with the same reset: Claude Code 2.1.328 follows
+      // "You've hit your 5-hour limit · resets 4:44pm (UTC)" with "Usage limit reached ·
+      // continuing automatically at 4:44pm" and a footer "Usage limit reached · limit resets
+      // 4:44pm", the same limit told again.
       if (m.verdict === 'limit' && best.resetsAt && !m.resetsAt) continue;
+      if (
+        m.verdict === 'limit' &&
+        m.generic &&
+        best.resetsAt &&
+        sameInstant(m.resetsAt, best.resetsAt)
+      )
+        continue;
       // Later lines are more recent; among `none` lines prefer the informative ones.
       if (m.verdict !== 'none' || NONE_RANK(m) >= NONE_RANK(best)) {
         // A primary limit beats aux evidence even when earlier.

@@ -27,6 +27,7 @@ export type {
   Verdict,
 } from './classify.js';
 export { lastLines, normalizeText } from './text.js';
+export { LONG_RETRY_MS } from './patterns.js';
 export { findResetPhrase, resolveReset, type ResetPhrase, type ResetSpec } from './reset-time.js';
 
 let luxon: typeof Luxon | undefined;

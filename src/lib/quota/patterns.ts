@@ -13,9 +13,17 @@
  *                `You've hit your weekly limit · resets Jul 25, 9pm (America/New_York)`
  * - model-scoped `You've hit your Opus limit`, `You've reached your Fable 5 limit. Run ...`
  * - spend        `You've hit your monthly spend limit`, `You're out of extra usage · resets ...`
+ * - 2026-10..    (2.1.312) `You've hit your 5-hour limit · resets 10:02pm (UTC) · progress saved`
+ * - auto-continue (2.1.328) `Usage limit reached · continuing automatically at 4:44pm · esc to
+ *                cancel`, (2.1.332) `Usage limit reached · set to continue automatically at
+ *                10:02pm`; `Automatic continue cancelled · ...` is a notice, not a limit
  * - API          `API Error: Rate limit reached`, `API Error: Request rejected (429) · This
- *                request would exceed your organization's rate limit ...`
+ *                request would exceed your organization's rate limit ...`, the error view's
+ *                `Error: 429 {... "rate_limit_error" ...}`, and a 429 retry row that waits
+ *                `LONG_RETRY_MS` or more (`Rate limited · Retrying in 48m · attempt 1/10`)
  */
+import { findWhenPhrase, parseDuration, type ResetPhrase } from './reset-time.js';
+
 export type Verdict = 'limit' | 'warning' | 'transient' | 'stale' | 'none';
 export type QuotaKind =
   'session' | 'weekly' | 'model' | 'spend' | 'extra-usage' | 'rate-limit' | 'unknown';
@@ -34,6 +42,8 @@ export interface PatternHit {
   epoch?: { digits: string; index: number };
   /** Limit evidence that counts only when no primary limit line is present. */
   aux?: boolean;
+  /** A reset the pattern read itself (a notice without `resets`, a retry delay). */
+  reset?: ResetPhrase;
 }
 
 interface Pattern {
@@ -96,8 +106,10 @@ export function qualifierKind(raw: string, allowNames: boolean): KindHint {
   if (/\b(?:spend|spending|billing|budget|cost|monthly)\b/.test(l)) return 'spend';
   if (/\b(?:rate|request|requests)\b/.test(l)) return 'rate-limit';
   const model = MODEL_NAMES.test(l);
-  if (/\b(?:session|5-?hour|five-?hour|5h|hourly)\b/.test(l)) return model ? 'model' : 'session';
-  if (/\b(?:week|weekly|7-?day|seven-?day)\b/.test(l)) return model ? 'model' : 'weekly';
+  if (/\b(?:session|5[-\s]?hours?|five[-\s]?hours?|5h|hourly)\b/.test(l))
+    return model ? 'model' : 'session';
+  if (/\b(?:week|weekly|7[-\s]?days?|seven[-\s]?days?)\b/.test(l))
+    return model ? 'model' : 'weekly';
   if (model) return 'model';
   if (
     l === '' ||
@@ -110,6 +122,23 @@ export function qualifierKind(raw: string, allowNames: boolean): KindHint {
   if (allowNames && /^\p{Lu}[\p{L}\p{N}.-]*(?:\s+[\p{Lu}\p{N}][\p{L}\p{N}.-]*){0,2}$/u.test(q))
     return 'model';
   return 'reject';
+}
+
+const AUTO_CONTINUE = 'limit.auto-continue';
+
+/** The `{when}` of an auto-continue notice: right after the match, or the first `at ...` later. */
+function autoContinueReset(m: RegExpExecArray, line: string): ResetPhrase | undefined {
+  const end = m.index + m[0].length;
+  const direct = findWhenPhrase(line, end);
+  if (direct) return direct;
+  // A server-configured wording may put `{when}` elsewhere on the line.
+  const rest = /\s(?:at\s|shortly\b)/giu;
+  rest.lastIndex = end;
+  for (let r = rest.exec(line), n = 0; r && n < 4; r = rest.exec(line), n++) {
+    const p = findWhenPhrase(line, r.index);
+    if (p) return p;
+  }
+  return undefined;
 }
 
 const LIMITS: Pattern[] = [
@@ -130,6 +159,28 @@ const LIMITS: Pattern[] = [
       String.raw`Claude(?:\s+(?:AI|Pro|Max|Code|Team))?\s+usage\s+limit\s+reached${FOLLOW}`,
     ),
     kind: 'session',
+  },
+  {
+    // Claude Code's own auto-continue, printed after the limit line: 2.1.328 "Usage limit
+    // reached · continuing automatically at 4:44pm · esc to cancel" (and "Usage limit reached
+    // again · ..."), 2.1.332 "Usage limit reached · set to continue automatically at 10:02pm".
+    // Its `{when}` is "at <time>", "at <Mon D>, <time>" (more than a day away) or "shortly"
+    // (the reset has passed): limit evidence that carries the reset.
+    name: AUTO_CONTINUE,
+    re: message(
+      String.raw`Usage\s+limit\s+reached(?:\s+again)?\s*[·,:;-]?\s*(?:(?:is\s+)?set\s+to\s+continue|continuing|will\s+continue)\s+automatically\b`,
+    ),
+    decide: (m, line) => ({
+      name: AUTO_CONTINUE,
+      kind: 'infer',
+      reset: autoContinueReset(m, line),
+    }),
+  },
+  {
+    // 2.1.3xx /goal: "Goal paused · usage limit reached · continues automatically when it resets"
+    name: 'limit.goal-paused',
+    re: message(String.raw`Goal\s+paused\s*·\s*usage\s+limit\s+reached\b`),
+    kind: 'infer',
   },
   {
     // 2025-08..12: "5-hour limit reached ∙ resets 5am", "Weekly limit reached · resets ...",
@@ -176,7 +227,7 @@ const LIMITS: Pattern[] = [
     // 2026: "You're out of extra usage · resets Feb 4, 8pm (Europe/Budapest)"
     name: 'limit.extra-usage',
     re: message(
-      String.raw`You(?:'re|\s+are)\s+(?:all\s+)?out\s+of\s+(?:your\s+)?(?:extra\s+usage|usage\s+credits|credits)\b|You(?:'ve|\s+have)\s+used\s+(?:up\s+)?all\s+(?:of\s+)?your\s+(?:extra\s+usage|usage\s+credits)\b`,
+      String.raw`You(?:'re|\s+are)\s+(?:all\s+)?out\s+of\s+(?:your\s+)?(?:extra\s+usage|usage\s+credits|credits)\b|You(?:'ve|\s+have)\s+used\s+(?:up\s+)?all\s+(?:of\s+)?your\s+(?:extra\s+usage|usage\s+credits)\b|Your\s+(?:organization|organisation|org)\s+is\s+(?:all\s+)?out\s+of\s+(?:extra\s+usage|usage\s+credits|credits|usage)\b`,
     ),
     kind: 'extra-usage',
   },
@@ -198,9 +249,13 @@ const LIMITS: Pattern[] = [
     kind: 'rate-limit',
   },
   {
-    // 2025 final 429: API Error: 429 {"type":"error","error":{"type":"rate_limit_error",...}}
+    // The final 429: `API Error: 429 {"type":"error","error":{"type":"rate_limit_error",...}}`
+    // (2025), and the error view's `Error: 429 {...}` (a retry row of it is transient above).
     name: 'limit.api-rate-limit',
-    re: apiError(String.raw`\(?429\b(?=.*(?:rate_limit_error|\brate\s+limit))`),
+    re: new RegExp(
+      String.raw`${QUOTE}(?:API\s+)?Error:?\s*\(?429\b(?=.*(?:rate_limit_error|\brate\s+limit))`,
+      'iuy',
+    ),
     kind: 'rate-limit',
   },
   {
@@ -213,11 +268,33 @@ const LIMITS: Pattern[] = [
     kind: 'spend',
   },
   {
+    // The auto-continue wait without its "Usage limit reached" head (wrapped or scrolled
+    // away), the /rate-limit-options choice and its confirmation: "Continuing automatically
+    // at 4:44pm · Esc to cancel", "2. Wait here, then continue automatically at 4:44pm",
+    // "Claude Code will continue automatically at 4:44pm. Keep this session open; ...".
+    // Evidence with a reset, counted only when no limit line is shown.
+    name: AUTO_CONTINUE,
+    re: message(
+      String.raw`(?:Wait\s+here,\s+then\s+continue|Claude(?:\s+Code)?\s+will\s+continue|Continuing)\s+automatically\b`,
+    ),
+    decide: (m, line) => {
+      const reset = autoContinueReset(m, line);
+      return reset ? { name: AUTO_CONTINUE, kind: 'infer', reset, aux: true } : null;
+    },
+  },
+  {
     // The /rate-limit-options menu that opens on a limit. On its own (the limit line scrolled
     // away) it is evidence of a limit without a reset time.
     name: 'limit.rate-limit-options',
     re: /(?:\d+\.\s*)?Stop\s+and\s+wait\s+for\s+(?:the\s+)?(?:usage\s+)?limit\s+to\s+reset\b/iuy,
-    kind: 'infer',
+    // 2.1.332 offers "2. Wait here, then continue automatically at Dec 7, 9pm": the reset.
+    decide: (m, line) => {
+      const wait = /continue\s+automatically\s+/giu;
+      wait.lastIndex = m.index + m[0].length;
+      const w = wait.exec(line);
+      const reset = w ? (findWhenPhrase(line, w.index + w[0].length) ?? undefined) : undefined;
+      return { name: 'limit.rate-limit-options', kind: 'infer', reset };
+    },
     aux: true,
   },
 ];
@@ -289,6 +366,63 @@ const TRANSIENT_STRONG: Pattern[] = [
   },
 ];
 
+/**
+ * A retry wait at least this long is not a transient hiccup. Claude Code's own backoff stays
+ * well under a minute between attempts; a 429 that makes it wait five minutes or more (a
+ * `retry-after` from the account's rate limit, or `CLAUDE_CODE_RETRY_WATCHDOG` waiting for a
+ * quota reset) keeps the session idle that long, which is what a limit is.
+ */
+export const LONG_RETRY_MS = 5 * 60_000;
+
+// Claude Code's retry row: the delay after a separator, and an attempt counter (`attempt
+// 1/10`, `(attempt 1/10)`, `attempt 1 of 10` in -p), so other tools' retry lines do not count.
+const RETRY_DELAY = /·\s*(?:retrying|will\s+retry)\s+in\s+(?=\d)/giu;
+const RETRY_ATTEMPT = /\battempt\s+\d+\s*(?:\/|of)\s*\d+/iu;
+// What makes a retry row a rate limit or a quota wait rather than server trouble.
+const RATE_LIMITED =
+  /\b429\b|\brate_limit_error\b|\brate[\s-]+limit(?:ed)?\b|\busage\s+limit\b|\blimits?\s+(?:reached|exceeded)\b|\b(?:hit|reached)\s+(?:your|the)\b[^·]*\blimit\b/iu;
+const RETRY_AT = /\s*\(\s*/y;
+
+/**
+ * A rate-limit retry row whose delay is `LONG_RETRY_MS` or more: `API Error (429
+ * {"type":"error","error":{"type":"rate_limit_error",...}}) · Retrying in 2892 seconds…
+ * (attempt 1/10)`, `✻ Rate limited · Retrying in 48m · attempt 1/10`, and what Claude Code
+ * shows under `CLAUDE_CODE_RETRY_WATCHDOG=1`, which waits out a quota 429 (2.1.328, 2.1.332):
+ * `✻ 5-hour limit reached · retrying in 2h (9:44pm) · attempt 1/300`. Not when the row carries
+ * any other transient marker (5xx, 529, "not your usage limit", network trouble).
+ *
+ * Its reset is the time in parentheses when the row prints one (the quota's own reset),
+ * otherwise now plus the delay shown (the row counts down, so a later poll agrees).
+ */
+function longRateLimitRetry(line: string): PatternHit | null {
+  if (!RATE_LIMITED.test(line) || !RETRY_ATTEMPT.test(line)) return null;
+  if (TRANSIENT_STRONG.some((p) => p.name !== 'transient.retrying' && hit(p, line, [0])))
+    return null;
+  RETRY_DELAY.lastIndex = 0;
+  for (let m = RETRY_DELAY.exec(line); m; m = RETRY_DELAY.exec(line)) {
+    const d = parseDuration(line, m.index + m[0].length);
+    if (!d || d.ms < LONG_RETRY_MS) continue;
+    RETRY_AT.lastIndex = d.end;
+    const paren = RETRY_AT.exec(line);
+    const clock = paren ? findWhenPhrase(line, d.end + paren[0].length, true) : null;
+    const reset: ResetPhrase = clock ?? {
+      spec: { type: 'relative', ms: d.ms },
+      text: line.slice(m.index, d.end).replace(/\s+/g, ' '),
+      start: m.index,
+      end: d.end,
+    };
+    const kind = kindFromText(line);
+    return {
+      name: 'limit.rate-limit-retry',
+      kind: kind === 'infer' ? 'rate-limit' : kind,
+      index: LINE_START.exec(line)![0].length,
+      resetFrom: reset.end,
+      reset,
+    };
+  }
+  return null;
+}
+
 // Weaker transient evidence, used only when no limit or warning pattern matched the line.
 const TRANSIENT_WEAK: Pattern[] = [
   {
@@ -314,6 +448,16 @@ const GUARDS: Pattern[] = [
     re: /\bContext\s+left\b|\bauto-?compact\b|\bContext\s+(?:low|limit\s+reached|window)\b|(?:^|\s)\/compact\b/iu,
   },
   {
+    // Claude Code's auto-continue notices that say the wait is off or over: "Automatic
+    // continue cancelled · /rate-limit-options to wait again" (also "... to re-arm", "... ·
+    // Claude Code exited during the wait, so the task will not resume on its own when the
+    // usage limit resets"), "Automatic continue stopped · your login changed or ended",
+    // "Usage limit reset · Continuing automatically", "Usage limit available again ·
+    // continuing now", "Your usage limit has reset". Not a new limit.
+    name: 'none.auto-continue-notice',
+    re: /\bAutomatic\s+continue\s+(?:cancell?ed|stopped)\b|\bUsage\s+limit\s+(?:has\s+)?reset\b|\bUsage\s+limit\s+available\b/iu,
+  },
+  {
     name: 'none.usage-monitor',
     re: /\b(?:Burn\s+Rate|Time\s+to\s+Reset|Token\s+Reset|Predicted\s+End|Tokens\s+will\s+run\s+out|Cost\s+limit\s+will\s+be\s+exceeded|Limit\s+resets\s+at:)/iu,
   },
@@ -331,7 +475,8 @@ const AUTH: Pattern[] = [
 function decide(p: Pattern, m: RegExpExecArray, line: string): PatternHit | null {
   const base = p.decide ? p.decide(m, line) : { name: p.name, kind: p.kind ?? 'unknown' };
   if (!base) return null;
-  return { aux: p.aux, ...base, index: m.index, resetFrom: m.index + m[0].length };
+  const end = m.index + m[0].length;
+  return { aux: p.aux, ...base, index: m.index, resetFrom: base.reset?.end ?? end };
 }
 
 const CODE_END = /["'`]\s*[,;)\]}]+\s*$/;
@@ -366,6 +511,7 @@ function first(list: Pattern[], line: string, separators = false): PatternHit | 
 
 export const builtin = {
   transientStrong: (line: string) => first(TRANSIENT_STRONG, line),
+  longRetry: longRateLimitRetry,
   guard: (line: string) => first(GUARDS, line),
   modelFallback: (line: string) => first([MODEL_FALLBACK], line),
   limit: (line: string) => first(LIMITS, line),

@@ -10,7 +10,11 @@
  *   message whose reset passed less than 12 h ago is stale and otherwise it is up to a week
  *   ahead;
  * - `today`/`tomorrow at ...`: that day, as written;
+ * - a date without a time (`resets Oct 24`, `resets Mon`, `resets tomorrow`): the limit is
+ *   in force until that day is over in its zone, so the reset is the next midnight there
+ *   (it is not stale from the day's own midnight);
  * - relative (`resets in 2h 13m`): `now` plus the duration; never stale;
+ * - `shortly` (Claude Code's auto-continue notice when the reset has already passed): stale;
  * - epoch (`...limit reached|1749855600`): exact;
  * - a zone in the text (`(Africa/Cairo)`, `(UTC)`, `(Etc/GMT+5)`) is used; otherwise the
  *   default zone (`--tz`, `quota.timezone`, the system zone). A zone luxon does not know
@@ -23,6 +27,8 @@ import type * as Luxon from 'luxon';
 export type ResetSpec =
   | { type: 'epoch'; ms: number }
   | { type: 'relative'; ms: number }
+  /** The reset time has come ("continuing automatically shortly"). */
+  | { type: 'due' }
   | {
       type: 'wall';
       year: number | null;
@@ -79,10 +85,12 @@ const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const RE = {
   lead: /\s*(?:(?:at|on|by)\b\s*)?:?\s*/iy,
   relative: /in\s+/iy,
+  // `2h 13m`, `48m`, `1h02m`, `2892 seconds`, `1.5 hours`, `500ms`
   duration:
-    /(\d+)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)\b\s*,?\s*(?:and\s+)?/iy,
+    /(\d+(?:\.\d+)?)\s*(ms|milliseconds?|d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)(?!\p{L})\s*,?\s*(?:and\s+)?/iuy,
+  due: /\s*(shortly|soon)\b/iy,
   weekday:
-    /(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?(?=[\s,])/iy,
+    /(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?(?=[\s,)·]|$)/iy,
   dayWord: /(today|tonight|tomorrow)\b/iy,
   gap: /\s*,?\s*/y,
   monthDay: new RegExp(`${MONTH}\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s+(\\d{4})\\b)?`, 'iy'),
@@ -103,6 +111,27 @@ function at(re: RegExp, s: string, pos: number): RegExpExecArray | null {
 
 const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
 
+function unitMs(unit: string): number {
+  const u = unit.toLowerCase();
+  return u === 'ms' || u.startsWith('milli') ? 1 : UNIT_MS[u[0]!]!;
+}
+
+/**
+ * A duration written at `start` (`2h 13m`, `48m`, `1h02m`, `2892 seconds`), in ms, and where
+ * it ends; null when there is none.
+ */
+export function parseDuration(s: string, start: number): { ms: number; end: number } | null {
+  let p = start;
+  let ms = 0;
+  let units = 0;
+  for (let m = at(RE.duration, s, p); m; m = at(RE.duration, s, p)) {
+    ms += Number(m[1]) * unitMs(m[2]!);
+    p += m[0].length;
+    units++;
+  }
+  return units ? { ms: Math.round(ms), end: s.slice(0, p).trimEnd().length } : null;
+}
+
 /** Parses the time part after an intro (`at 3pm`, `Nov 13 at 9am`, `in 2h 13m`). */
 function parseWhen(s: string, start: number): { spec: ResetSpec; end: number } | null {
   let pos = at(RE.lead, s, start)?.[0].length ?? 0;
@@ -110,16 +139,8 @@ function parseWhen(s: string, start: number): { spec: ResetSpec; end: number } |
 
   const rel = at(RE.relative, s, pos);
   if (rel) {
-    let p = pos + rel[0].length;
-    let ms = 0;
-    let units = 0;
-    for (let m = at(RE.duration, s, p); m; m = at(RE.duration, s, p)) {
-      ms += Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()[0]!]!;
-      p += m[0].length;
-      units++;
-    }
-    if (!units) return null;
-    return { spec: { type: 'relative', ms }, end: s.slice(0, p).trimEnd().length };
+    const d = parseDuration(s, pos + rel[0].length);
+    return d ? { spec: { type: 'relative', ms: d.ms }, end: d.end } : null;
   }
 
   let weekday: number | null = null;
@@ -198,8 +219,8 @@ function parseWhen(s: string, start: number): { spec: ResetSpec; end: number } |
     hasTime = true;
     end = pos + nm[0].length;
   }
-  // A reset needs a time of day or a date; a weekday alone means its midnight.
-  if (!hasTime && day === null && weekday === null) return null;
+  // A reset needs a time of day or a day; a day alone means that whole day.
+  if (!hasTime && day === null && weekday === null && dayOffset === null) return null;
 
   let zone: string | null = null;
   const zp = at(RE.zoneParen, s, end);
@@ -248,6 +269,31 @@ export function findResetPhrase(text: string, from = 0): ResetPhrase | null {
     INTRO.lastIndex = m.index + m[0].length;
   }
   return null;
+}
+
+const collapse = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/**
+ * A reset time written right at `from` without an intro word: Claude Code's auto-continue
+ * notice (`continuing automatically at 4:44pm`, `... at Nov 26, 9am`, `... shortly`), or,
+ * with `bare`, a time with no `at` (the `(9:44pm)` of a retry row).
+ */
+export function findWhenPhrase(text: string, from: number, bare = false): ResetPhrase | null {
+  const due = bare ? null : at(RE.due, text, from);
+  if (due) {
+    const end = from + due[0].length;
+    return { spec: { type: 'due' }, text: collapse(text.slice(from, end)), start: from, end };
+  }
+  const parsed = parseWhen(text, from);
+  // `continuing automatically when the limit resets` names no time.
+  if (!parsed || parsed.spec.type !== 'wall') return null;
+  if (!bare && !/^\s*at\b/i.test(text.slice(from))) return null;
+  return {
+    spec: parsed.spec,
+    text: collapse(text.slice(from, parsed.end)),
+    start: from,
+    end: parsed.end,
+  };
 }
 
 /** An epoch in seconds (10 digits) or milliseconds (13 digits). */
@@ -321,6 +367,21 @@ function instants(
   return out;
 }
 
+/**
+ * A reset given as a day without a time (`resets Oct 24`): the limit holds until that day is
+ * over in `zone`, so the instant is the next midnight there.
+ */
+function dayOver(L: LuxonModule, zone: string, y: number, mo: number, d: number): Candidate[] {
+  const start = L.DateTime.fromObject({ year: y, month: mo, day: d }, { zone });
+  if (!start.isValid || start.day !== d) return [];
+  return [
+    {
+      dt: start.plus({ days: 1 }).startOf('day'),
+      note: `a day without a time: in force until ${start.toISODate()} is over in ${zone}`,
+    },
+  ];
+}
+
 function nearest(cands: Candidate[], nowMs: number): Candidate | null {
   let best: Candidate | null = null;
   let bestDist = Infinity;
@@ -345,6 +406,10 @@ export function resolveReset(
 ): ResolvedReset {
   const nowMs = now.getTime();
   const notes: string[] = [];
+  if (spec.type === 'due') {
+    notes.push('Claude Code continues "shortly": the reset time has already passed');
+    return { at: now, stale: true, zone: null, notes };
+  }
   if (spec.type === 'epoch' || spec.type === 'relative') {
     const ms = spec.type === 'epoch' ? spec.ms : nowMs + spec.ms;
     return { at: new Date(ms), stale: ms <= nowMs, zone: null, notes };
@@ -358,18 +423,20 @@ export function resolveReset(
   }
   const nowZ = L.DateTime.fromMillis(nowMs, { zone });
   const { hour, minute } = spec;
+  const onDay = (y: number, mo: number, d: number) =>
+    spec.hasTime ? instants(L, zone, y, mo, d, hour, minute) : dayOver(L, zone, y, mo, d);
   let pick: Candidate | null = null;
 
   if (spec.month !== null && spec.day !== null) {
     const years = spec.year !== null ? [spec.year] : [nowZ.year - 1, nowZ.year, nowZ.year + 1];
-    const cands = years.flatMap((y) => instants(L, zone, y, spec.month!, spec.day!, hour, minute));
+    const cands = years.flatMap((y) => onDay(y, spec.month!, spec.day!));
     pick = nearest(cands, nowMs);
   } else if (spec.weekday !== null) {
     const cands: Candidate[] = [];
     for (let d = -1; d <= 8; d++) {
       const day = nowZ.startOf('day').plus({ days: d });
       if (day.weekday !== spec.weekday) continue;
-      cands.push(...instants(L, zone, day.year, day.month, day.day, hour, minute));
+      cands.push(...onDay(day.year, day.month, day.day));
     }
     const after = cands
       .filter((c) => c.dt.toMillis() > nowMs - STALE_GRACE_MS)
@@ -377,7 +444,7 @@ export function resolveReset(
     pick = after[0] ?? null;
   } else if (spec.dayOffset !== null) {
     const day = nowZ.startOf('day').plus({ days: spec.dayOffset });
-    pick = nearest(instants(L, zone, day.year, day.month, day.day, hour, minute), nowMs);
+    pick = nearest(onDay(day.year, day.month, day.day), nowMs);
   } else {
     const cands: Candidate[] = [];
     for (const d of [-1, 0, 1]) {
