@@ -368,7 +368,12 @@ describe('dispatch: hand-outs to the simulated agent', () => {
     const report = JSON.parse(r.stdout) as DispatchReport;
     expect(report.assignments).toEqual([]);
     expect(report.errors).toHaveLength(1);
-    expect(report.errors[0]).toMatchObject({ task: 'stuck', project: 'api', session: 'ccl-0' });
+    expect(report.errors[0]).toMatchObject({
+      task: 'stuck',
+      project: 'api',
+      session: 'ccl-0',
+      owed: true,
+    });
     expect(report.errors[0]!.reason).toMatch(/did not confirm the prompt.*enter-again, repaste/);
     // Still in flight with this session: the marker stays, and the state owes the prompt.
     expect(fs.readdirSync(q(sb.project)).sort()).toEqual(['stuck.md', 'stuck.md.dispatched']);

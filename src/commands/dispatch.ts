@@ -3,7 +3,7 @@ import { runDispatch } from '../lib/dispatch.js';
 import type { Output } from '../lib/output.js';
 import { showId } from '../lib/prompt.js';
 
-/** `dispatch [--dry-run]`: exit 1 when a prompt could not be delivered, else 0. */
+/** `dispatch [--dry-run]`: exit 1 when a prompt was not confirmed by Claude Code, else 0. */
 export async function dispatch(
   opts: { dryRun?: boolean },
   globals: GlobalOptions,
@@ -19,7 +19,9 @@ export async function dispatch(
       `${name(f.project, f.task, f.task)}: ${f.reason}: ${r.dryRun ? 'would move it' : 'moved it'} to failed/`,
     );
   for (const e of r.errors)
-    out.error(`${name(e.project, e.task, e.task)} -> ${e.session}: ${e.reason}; it stays queued`);
+    out.error(
+      `${name(e.project, e.task, e.task)} -> ${e.session}: ${e.reason}; ${e.owed ? 'it stays in flight and the next run delivers it again' : 'it stays queued'}`,
+    );
   if (globals.json) {
     out.printJson(r);
     return r.errors.length ? 1 : 0;
@@ -28,6 +30,12 @@ export async function dispatch(
     out.print(
       `${r.dryRun ? 'would dispatch' : 'dispatched'} ${name(a.project, a.task, a.task)} -> ${a.session} (${a.account}, attempt ${a.attempt})`,
     );
+  for (const d of r.redelivered)
+    if (d.outcome === 'delivered' || d.outcome === 'confirmed-late' || d.outcome === 'released')
+      out.print(
+        `${d.outcome === 'released' ? 'released' : 'delivered again'} ${name(d.project, d.task, d.task)} -> ${d.session} (${d.prompt} prompt${d.outcome === 'confirmed-late' ? ', it had gone in' : ''})`,
+      );
+    else out.debug(`${name(d.project, d.task, d.task)} -> ${d.session}: ${d.outcome}: ${d.reason}`);
   for (const p of r.passed) out.debug(`${p.session} passed over: ${p.reason}`);
   const waiting = r.skipped.filter((s) => s.task !== null);
   if (waiting.length) {

@@ -11,6 +11,7 @@
  * `dispatch` (every `tick`) delivers it again: no task waits for the janitor.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { typePrompt, type PromptConfirmation } from './agent.js';
 import type { SessionConfig } from './config.js';
 import type { Context } from './context.js';
@@ -21,7 +22,7 @@ import { readSignals } from './signals.js';
 import { sessionState, type State, type Undelivered } from './state-schema.js';
 import { paneRunsAgent } from './status.js';
 import { parseTranscriptLine, readLinesFromEnd } from './transcript.js';
-import { locateSessionTranscript } from './transcript-find.js';
+import { candidateDirs, locateSessionTranscript } from './transcript-find.js';
 
 /** Clock slack between our `Date.now()` and the timestamps hooks and transcripts write. */
 const SLACK_MS = 2000;
@@ -68,7 +69,7 @@ export function transcriptHasPrompt(file: string, sinceMs: number, prompt: strin
 
 /** How much of the signal file's end is read for a confirmation (recent lines only). */
 const SIGNAL_TAIL_BYTES = 64 * 1024;
-/** While no transcript is known yet, look for it again at most this often. */
+/** While no transcript is known by id, list the candidates again at most this often. */
 const RELOCATE_MS = 1000;
 
 /**
@@ -87,21 +88,46 @@ export function confirmationProbe(
   cwd: string | null = null,
 ): () => PromptConfirmation | null {
   const since = new Date(sinceMs - SLACK_MS).toISOString();
-  let transcript: string | null = null;
+  // The session's own transcript when it is known by id (hooks, signals, state); otherwise
+  // (no hooks, several sessions in one directory) every transcript of its directory written
+  // since the send: the prompt names its task, so finding it in any of them is the proof.
+  let known: string | null = null;
+  let recent: string[] = [];
   let lookedAt = 0;
+  const look = () => {
+    lookedAt = Date.now();
+    const where = locateSessionTranscript(ctx, session, { state, cwd, account });
+    if (
+      where.source !== 'newest-for-cwd' &&
+      where.transcriptPath &&
+      fs.existsSync(where.transcriptPath)
+    ) {
+      known = where.transcriptPath;
+      return;
+    }
+    const projectsDirs = [ctx.config.sharedProjectsDir];
+    const acct = ctx.config.accounts.find((a) => a.name === account);
+    if (acct) projectsDirs.push(path.join(acct.configDir, 'projects'));
+    const cwds = [cwd, session.projectPath].filter((c): c is string => Boolean(c));
+    recent = candidateDirs(projectsDirs, cwds).flatMap((dir) => {
+      try {
+        return fs
+          .readdirSync(dir)
+          .filter((n) => n.endsWith('.jsonl'))
+          .map((n) => path.join(dir, n))
+          .filter((f) => fs.statSync(f).mtimeMs >= sinceMs - SLACK_MS);
+      } catch {
+        return [];
+      }
+    });
+  };
   return () => {
     const signals = readSignals(ctx.config.stateDir, session.name, since, SIGNAL_TAIL_BYTES);
     if (signals.some((s) => s.event === 'UserPromptSubmit' && s.promptHash === prompt.fingerprint))
       return 'hook';
-    if (!transcript && Date.now() - lookedAt >= RELOCATE_MS) {
-      lookedAt = Date.now();
-      const where = locateSessionTranscript(ctx, session, { state, cwd, account });
-      transcript =
-        where.transcriptPath && fs.existsSync(where.transcriptPath) ? where.transcriptPath : null;
-    }
-    return transcript && transcriptHasPrompt(transcript, sinceMs, prompt.text)
-      ? 'transcript'
-      : null;
+    if (!known && Date.now() - lookedAt >= RELOCATE_MS) look();
+    const files = known ? [known] : recent;
+    return files.some((f) => transcriptHasPrompt(f, sinceMs, prompt.text)) ? 'transcript' : null;
   };
 }
 

@@ -85,6 +85,8 @@ export interface DispatchError {
   project: string;
   session: string;
   reason: string;
+  /** The prompt was typed: the task stays in flight and the next run delivers it again. */
+  owed: boolean;
 }
 
 export interface Redelivery {
@@ -429,6 +431,7 @@ async function redeliver(
       project: run.project.name,
       session: session.name,
       reason: res.reason,
+      owed: true,
     });
     return note('undelivered', res.reason);
   } finally {
@@ -541,6 +544,7 @@ async function handOut(
           project: project.name,
           session: session.name,
           reason: delivered.reason,
+          owed: delivered.typed,
         });
         if (delivered.typed) {
           // It may yet have gone in: the task stays in flight with this session, which is
