@@ -43,6 +43,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runShellCommand } from './lib/shell-command.js';
+import { readShellWord } from './lib/shell-words.js';
+import { processAlive } from './lib/claude-registry.js';
 import { encodeProjectDir } from './lib/transcript-path.js';
 
 const VERSION = '2.1.328-sim';
@@ -151,8 +153,7 @@ function openElsewhere(id: string): boolean {
         sessionId?: string;
       };
       if (e.sessionId !== id) continue;
-      process.kill(pid, 0);
-      return true;
+      if (processAlive(pid)) return true;
     } catch {
       // gone, or not ours to read
     }
@@ -305,79 +306,6 @@ async function spin(ms: number, label = 'Working'): Promise<boolean> {
   return true;
 }
 
-const ANSI_C_ESCAPES: Record<string, string> = {
-  n: '\n',
-  t: '\t',
-  r: '\r',
-  a: '\u0007',
-  b: '\b',
-  e: '\u001b',
-  E: '\u001b',
-  f: '\f',
-  v: '\v',
-  '\\': '\\',
-  "'": "'",
-  '"': '"',
-  '?': '?',
-};
-
-/**
- * Reads one shell word starting at `text[i]` (after any blanks) the way bash reads it, but
- * expands nothing: bare characters (a backslash escapes the next one), '...', "..." (where
- * \\, \", \$ and \` are escapes) and ANSI-C $'...' (\n, \xHH, \uHHHH, ...). `$(...)`,
- * backticks and `;` are just characters of the word, as they are inside quotes.
- */
-function readWord(text: string, start: number): { word: string; end: number } | null {
-  let i = start;
-  while (i < text.length && /[ \t\n]/.test(text[i]!)) i++;
-  if (i >= text.length) return null;
-  let word = '';
-  while (i < text.length && !/[ \t\n]/.test(text[i]!)) {
-    const c = text[i]!;
-    if (c === "'") {
-      const close = text.indexOf("'", i + 1);
-      const end = close < 0 ? text.length : close;
-      word += text.slice(i + 1, end);
-      i = end + 1;
-    } else if (c === '$' && text[i + 1] === "'") {
-      i += 2;
-      while (i < text.length && text[i] !== "'") {
-        if (text[i] !== '\\') {
-          word += text[i++];
-          continue;
-        }
-        const e = text[i + 1] ?? '';
-        const hex = (n: number) => {
-          const m = new RegExp(`^[0-9a-fA-F]{1,${n}}`).exec(text.slice(i + 2));
-          if (!m) return '\\' + e;
-          i += m[0].length;
-          return String.fromCodePoint(parseInt(m[0], 16));
-        };
-        if (e === 'x') word += hex(2);
-        else if (e === 'u') word += hex(4);
-        else if (e === 'U') word += hex(8);
-        else word += ANSI_C_ESCAPES[e] ?? `\\${e}`;
-        i += 2;
-      }
-      i++;
-    } else if (c === '"') {
-      i++;
-      while (i < text.length && text[i] !== '"') {
-        if (text[i] === '\\' && '\\"$`'.includes(text[i + 1] ?? '')) i++;
-        word += text[i++];
-      }
-      i++;
-    } else if (c === '\\') {
-      word += text[i + 1] ?? '';
-      i += 2;
-    } else {
-      word += c;
-      i++;
-    }
-  }
-  return { word, end: i };
-}
-
 /** The `run:` command of an earlier prompt in this conversation about the same task file. */
 function earlierRunFor(taskPath: string): string | undefined {
   let lines: string[] = [];
@@ -401,17 +329,17 @@ function earlierRunFor(taskPath: string): string | undefined {
   return undefined;
 }
 
-/** Splits `run: <command ...>` into argv with shell quoting (see readWord), expanding nothing. */
+/** Splits `run: <command ...>` into argv with shell quoting (see readShellWord), expanding nothing. */
 function splitArgv(text: string): string[] {
   const argv: string[] = [];
-  for (let w = readWord(text, 0); w; w = readWord(text, w.end)) argv.push(w.word);
+  for (let w = readShellWord(text, 0); w; w = readShellWord(text, w.end)) argv.push(w.word);
   return argv;
 }
 
 /** The task file a prompt names: the first absolute `.md` path after "task in" or "read". */
 function taskPathOf(prompt: string): string | undefined {
   for (const m of prompt.matchAll(/\b(?:task in|task file|read)\s+/gi)) {
-    const w = readWord(prompt, m.index + m[0].length)?.word.replace(/[.,;:)]+$/, '');
+    const w = readShellWord(prompt, m.index + m[0].length)?.word.replace(/[.,;:)]+$/, '');
     if (w?.startsWith('/') && w.endsWith('.md')) return w;
   }
   return undefined;

@@ -9,12 +9,8 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DISPATCH_PROMPT } from '../src/lib/config.js';
 import { cliArgv, cliCommand, renderPrompt } from '../src/lib/prompt.js';
-import {
-  agentShell,
-  lookUpInLoginShell,
-  promptCommands,
-  shellWords,
-} from '../src/lib/prompt-command.js';
+import { agentShell, lookUpInLoginShell, promptCommands } from '../src/lib/prompt-command.js';
+import { shellWords } from '../src/lib/shell-words.js';
 import { BIN, ROOT, loginResetHome, sandboxConfig, writeConfig } from './helpers/env.js';
 
 const vars = { taskPath: '/q/inbox/a.md', taskId: 'a', project: 'api', session: 'ccl-0' };

@@ -13,6 +13,8 @@ export interface RegistryEntry {
   sessionId: string | null;
   status: string | null;
   cwd: string | null;
+  /** The process's start time as Claude Code recorded it (its pid-reuse guard). */
+  procStart: string | null;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : null);
@@ -34,6 +36,7 @@ function parseEntry(file: string, fallbackPid: number | null): RegistryEntry | n
     sessionId: str(r.sessionId) ?? str(r.session_id),
     status: str(r.status),
     cwd: str(r.cwd),
+    procStart: str(r.procStart) ?? (typeof r.procStart === 'number' ? String(r.procStart) : null),
   };
 }
 
@@ -42,13 +45,28 @@ export function readRegistryEntry(configDir: string, pid: number): RegistryEntry
   return parseEntry(path.join(configDir, 'sessions', `${pid}.json`), pid);
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether process `pid` runs: it answers signal 0, it is not a zombie (an agent killed in a
+ * pane whose tmux server has not reaped it yet), and, when `procStart` is known (Claude
+ * Code's pid-reuse guard: the start time in clock ticks, field 22 of /proc/<pid>/stat), it
+ * is the same process. Without /proc only the signal answers.
+ */
+export function processAlive(pid: number, procStart?: string | null): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return true;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: split after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return false;
+  return !procStart || fields[19] === procStart;
 }
 
 /**
@@ -68,7 +86,7 @@ export function registryHolders(configDirs: readonly string[], sessionId: string
       const m = /^(\d+)\.json$/.exec(name);
       if (!m) continue;
       const e = parseEntry(path.join(dir, 'sessions', name), Number(m[1]));
-      if (e?.sessionId === sessionId && alive(e.pid)) out.push(e);
+      if (e?.sessionId === sessionId && processAlive(e.pid, e.procStart)) out.push(e);
     }
   }
   return out;

@@ -250,35 +250,16 @@ export async function sendTaskPrompt(
     );
     return res;
   }
-  if (res.typed || prior) {
-    const record: Undelivered = {
-      task: job.task.id,
-      project: job.session.project,
-      prompt: job.prompt,
-      by: prior?.by ?? job.by,
+  const tries = (prior?.tries ?? 0) + 1;
+  if (res.typed || prior)
+    await owe(ctx, job, {
       since: prior?.since ?? startedAt,
       fingerprint: promptFingerprint(text),
-      tries: (prior?.tries ?? 0) + 1,
+      tries,
       reason: res.reason,
-    };
-    await ctx.state.update((st) => {
-      sessionState(st, job.session.name).undelivered = record;
+      by: prior?.by ?? job.by,
     });
-  }
-  appendEvent(
-    ctx.config.stateDir,
-    'task.undelivered',
-    {
-      task: job.task.id,
-      project: job.session.project,
-      session: job.session.name,
-      by: job.by,
-      prompt: job.prompt,
-      reason: res.reason,
-      tries: (prior?.tries ?? 0) + 1,
-    },
-    { level: 'warn', now },
-  );
+  else logUndelivered(ctx, job, res.reason, tries, now);
   return res;
 }
 
@@ -287,20 +268,40 @@ export async function sendTaskPrompt(
  * be typed into. The next `dispatch` delivers it once the session is idle.
  */
 export async function owePrompt(ctx: Context, job: TaskPromptJob, reason: string): Promise<void> {
-  const now = ctx.clock.now();
+  await owe(ctx, job, {
+    since: ctx.clock.now().toISOString(),
+    fingerprint: promptFingerprint(renderJob(job)),
+    tries: 0,
+    reason,
+    by: job.by,
+  });
+}
+
+/** Records the session's owed prompt in the state file and logs `task.undelivered`. */
+async function owe(
+  ctx: Context,
+  job: TaskPromptJob,
+  r: Pick<Undelivered, 'since' | 'fingerprint' | 'tries' | 'reason' | 'by'>,
+): Promise<void> {
   const record: Undelivered = {
     task: job.task.id,
     project: job.session.project,
     prompt: job.prompt,
-    by: job.by,
-    since: now.toISOString(),
-    fingerprint: promptFingerprint(renderJob(job)),
-    tries: 0,
-    reason,
+    ...r,
   };
   await ctx.state.update((st) => {
     sessionState(st, job.session.name).undelivered = record;
   });
+  logUndelivered(ctx, job, r.reason, r.tries, ctx.clock.now());
+}
+
+function logUndelivered(
+  ctx: Context,
+  job: TaskPromptJob,
+  reason: string | null,
+  tries: number,
+  now: Date,
+): void {
   appendEvent(
     ctx.config.stateDir,
     'task.undelivered',
@@ -311,7 +312,7 @@ export async function owePrompt(ctx: Context, job: TaskPromptJob, reason: string
       by: job.by,
       prompt: job.prompt,
       reason,
-      tries: 0,
+      tries,
     },
     { level: 'warn', now },
   );

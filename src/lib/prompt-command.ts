@@ -14,71 +14,10 @@ import { ENV_ACCOUNT } from './env-names.js';
 import { ExternalCommandError } from './errors.js';
 import { findExecutable, run } from './exec.js';
 import { cliArgv, renderPrompt, shellQuote } from './prompt.js';
+import { shellWords } from './shell-words.js';
 
 /** What runs `task done` (or `task fail`) in a template: this install's `{cli}`, or a word. */
 export type PromptCommand = { kind: 'cli'; argv: string[] } | { kind: 'word'; word: string };
-
-const ANSI_C: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'" };
-
-/**
- * Splits text into shell words the way a POSIX shell quotes them ('...', "...", $'...',
- * backslash), expanding nothing. Null when a quote is left open.
- */
-export function shellWords(text: string): string[] | null {
-  const words: string[] = [];
-  let i = 0;
-  for (;;) {
-    while (i < text.length && /\s/.test(text[i]!)) i++;
-    if (i >= text.length) return words;
-    let word = '';
-    while (i < text.length && !/\s/.test(text[i]!)) {
-      const c = text[i]!;
-      if (c === "'") {
-        const close = text.indexOf("'", i + 1);
-        if (close < 0) return null;
-        word += text.slice(i + 1, close);
-        i = close + 1;
-      } else if (c === '$' && text[i + 1] === "'") {
-        i += 2;
-        for (;;) {
-          if (i >= text.length) return null;
-          const d = text[i]!;
-          if (d === "'") break;
-          if (d !== '\\') word += d;
-          else {
-            const e = text[i + 1] ?? '';
-            const hex = /^(?:x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|U([0-9a-fA-F]{1,8}))/.exec(
-              text.slice(i + 1),
-            );
-            if (hex) {
-              word += String.fromCodePoint(parseInt(hex[1] ?? hex[2] ?? hex[3]!, 16));
-              i += hex[0].length - 1;
-            } else word += ANSI_C[e] ?? `\\${e}`;
-            i++;
-          }
-          i++;
-        }
-        i++;
-      } else if (c === '"') {
-        i++;
-        for (;;) {
-          if (i >= text.length) return null;
-          if (text[i] === '"') break;
-          if (text[i] === '\\' && '\\"$`'.includes(text[i + 1] ?? '')) i++;
-          word += text[i++];
-        }
-        i++;
-      } else if (c === '\\') {
-        word += text[i + 1] ?? '';
-        i += 2;
-      } else {
-        word += c;
-        i++;
-      }
-    }
-    words.push(word);
-  }
-}
 
 /**
  * The last shell word of `text`: the shortest tail that reads as exactly one word, so prose
