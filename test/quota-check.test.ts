@@ -414,5 +414,15 @@ describe('account.exhausted', () => {
     );
     // The swap's own notification stays once per episode.
     expect(readEvents(sb.stateDir).filter((e) => e.event === 'accounts.exhausted')).toHaveLength(1);
+    // And each piece of evidence has one forensic line, not one per run: nothing in the log
+    // repeats itself while the pool waits.
+    const detected = readEvents(sb.stateDir).filter((e) => e.event === 'quota.detected');
+    expect(detected.map((e) => [e.session, e.source])).toEqual([
+      ['ccl-0', 'hook'],
+      ['ccl-1', 'hook'],
+    ]);
+    const perRun = (await check(sb)).detections as Json[];
+    expect(perRun.filter((d) => d.repeat)).toHaveLength(2);
+    expect(readEvents(sb.stateDir).filter((e) => e.event === 'quota.detected')).toHaveLength(2);
   });
 });

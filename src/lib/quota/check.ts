@@ -56,6 +56,11 @@ export interface Detection {
   poll: number;
   confirmed: boolean;
   snippet: string;
+  /**
+   * The same hook or transcript evidence as an earlier run saw (the signal stays until the
+   * agent is relaunched): still evidence, but its `quota.detected` line was written then.
+   */
+  repeat?: boolean;
 }
 
 export type QuotaDecision =
@@ -395,8 +400,17 @@ export async function runQuotaCheck(
   for (const name of Object.keys(suspects))
     if (!sessions.some((s) => s.name === name)) delete suspects[name];
 
+  // Hook and transcript evidence stays until the agent is relaunched: each piece is logged
+  // once, not on every run that sees it again (while every account is out, that is each run).
+  for (const e of evidence)
+    for (const d of e.detections) {
+      if (d.source === 'pane') continue;
+      const fp = fingerprint(`detected:${d.source}:${d.verdict}:${d.snippet}:${d.resetsAt}`);
+      if (state.quota.logged[e.session.name]?.includes(fp)) d.repeat = true;
+      else e.newLogged.push(fp);
+    }
   const detections = evidence.flatMap((e) => e.detections);
-  for (const d of detections) {
+  for (const d of detections.filter((x) => !x.repeat)) {
     const level = d.verdict === 'limit' ? 'warn' : 'info';
     await emit(
       ctx,
