@@ -31,6 +31,18 @@ async function pool(sb: SimSandbox, names: string[]): Promise<Record<string, str
   return ids;
 }
 
+/** A stray agent on the backup that holds conversation `id` open; returns its pid. */
+async function orphanHolding(sb: SimSandbox, id: string): Promise<number> {
+  await sb.tmux.newSession({
+    name: 'orphan',
+    cwd: sb.project,
+    env: { CLAUDE_CONFIG_DIR: sb.accountDir('backup'), SIM_HOOKS: '0', SIM_START_MS: '50' },
+    command: [process.execPath, SIM_AGENT, '--resume', id],
+  });
+  await sb.waitForPane('orphan', /^❯/m);
+  return agentPid(sb.tmux, 'orphan');
+}
+
 function state(sb: SimSandbox): Json {
   return JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8')) as Json;
 }
@@ -320,14 +332,7 @@ describe('swap', () => {
     const sb = simSandbox({ sessions: 'ccl-0' });
     const ids = await pool(sb, ['ccl-0']);
     // An orphan on the backup holds ccl-0's conversation open (a stray process).
-    await sb.tmux.newSession({
-      name: 'orphan',
-      cwd: sb.project,
-      env: { CLAUDE_CONFIG_DIR: sb.accountDir('backup'), SIM_HOOKS: '0', SIM_START_MS: '50' },
-      command: [process.execPath, SIM_AGENT, '--resume', ids['ccl-0']!],
-    });
-    await sb.waitForPane('orphan', /^❯/m);
-    const orphanPid = await agentPid(sb.tmux, 'orphan');
+    const orphanPid = await orphanHolding(sb, ids['ccl-0']!);
     const r = await sb.cli(['swap', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const copied = readEvents(sb.stateDir).find((e) => e.event === 'session.resume-copied');
@@ -348,14 +353,7 @@ describe('swap', () => {
     // Claude Code 2.1.328/2.1.332 resume interactively without a copy: both write one file.
     const sb = simSandbox({ sessions: 'ccl-0', agentEnv: { SIM_RESUME_COPY: '0' } });
     const ids = await pool(sb, ['ccl-0']);
-    await sb.tmux.newSession({
-      name: 'orphan',
-      cwd: sb.project,
-      env: { CLAUDE_CONFIG_DIR: sb.accountDir('backup'), SIM_HOOKS: '0', SIM_START_MS: '50' },
-      command: [process.execPath, SIM_AGENT, '--resume', ids['ccl-0']!],
-    });
-    await sb.waitForPane('orphan', /^❯/m);
-    const orphanPid = await agentPid(sb.tmux, 'orphan');
+    const orphanPid = await orphanHolding(sb, ids['ccl-0']!);
     const r = await sb.cli(['swap', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const events = readEvents(sb.stateDir);

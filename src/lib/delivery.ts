@@ -78,7 +78,7 @@ const RELOCATE_MS = 1000;
  * answers now (null: not yet); it is polled, so it reads only the signal file's tail and
  * looks for the transcript again at most once a second until it has found it.
  */
-export function confirmationProbe(
+function confirmationProbe(
   ctx: Pick<Context, 'config'>,
   session: SessionConfig,
   account: string,

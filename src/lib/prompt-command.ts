@@ -95,7 +95,7 @@ export interface SessionEnvironment {
  * The environment and directory a session of `config` starts with on `account` (the launch
  * plan over the environment the tmux server would pass on, taken to be `env`).
  */
-export function sessionEnvironment(
+function sessionEnvironment(
   config: Config,
   account: string,
   env: NodeJS.ProcessEnv,
