@@ -230,35 +230,22 @@ export async function settleLaunch(
       COPY_NOTE_RE.exec(r.lines.join('\n'))?.[1] ??
       null;
     const copied = Boolean(current && reported && reported !== current);
-    // Resumed while another live process still has the conversation open: Claude Code
-    // 2.1.328/2.1.332 then let both write one transcript (no copy for an interactive resume).
+    // Another live process that holds the conversation asked for (Claude Code's registry):
+    // Claude Code 2.1.328/2.1.332 then let both write one transcript on an interactive
+    // resume; a resume that came back under another id is a copy.
     const pid =
       r.screen === 'ready' ? ((await ctx.tmux.sessions()).get(session.name)?.pid ?? null) : null;
-    const shared =
-      current && !copied && pid !== null
+    const holders =
+      current && (copied || pid !== null)
         ? registryHolders(
             ctx.config.accounts.map((a) => a.configDir),
             current,
-          ).filter((h) => h.pid !== pid)
+          )
+            .filter((h) => h.pid !== pid)
+            .map((h) => ({ pid: h.pid, registry: h.file }))
         : [];
-    if (shared.length)
-      appendEvent(
-        ctx.config.stateDir,
-        'session.resume-shared',
-        {
-          session: session.name,
-          account,
-          claudeSessionId: current,
-          holders: shared.map((h) => ({ pid: h.pid, registry: h.file })),
-          detail: `conversation ${current} is also open in pid ${shared.map((h) => h.pid).join(', ')}: both processes write one transcript; stop the other one`,
-        },
-        { level: 'warn', now: ctx.clock.now() },
-      );
-    if (copied) {
-      const holders = registryHolders(
-        ctx.config.accounts.map((a) => a.configDir),
-        current!,
-      ).map((h) => ({ pid: h.pid, registry: h.file }));
+    const pids = holders.map((h) => h.pid).join(', ');
+    if (copied)
       appendEvent(
         ctx.config.stateDir,
         'session.resume-copied',
@@ -268,11 +255,23 @@ export async function settleLaunch(
           requested: current,
           claudeSessionId: reported,
           holders,
-          detail: `claude --resume ${current} started a copy as ${reported}: the original is open in another Claude Code process${holders.length ? ` (pid ${holders.map((h) => h.pid).join(', ')})` : ''}; the copy is the conversation from now on`,
+          detail: `claude --resume ${current} started a copy as ${reported}: the original is open in another Claude Code process${pids ? ` (pid ${pids})` : ''}; the copy is the conversation from now on`,
         },
         { level: 'warn', now: ctx.clock.now() },
       );
-    }
+    else if (holders.length)
+      appendEvent(
+        ctx.config.stateDir,
+        'session.resume-shared',
+        {
+          session: session.name,
+          account,
+          claudeSessionId: current,
+          holders,
+          detail: `conversation ${current} is also open in pid ${pids}: both processes write one transcript; stop the other one`,
+        },
+        { level: 'warn', now: ctx.clock.now() },
+      );
     return {
       session: session.name,
       resumeId: current,
