@@ -5,8 +5,10 @@
  * Two guards make "never twice" hold with any number of dispatchers running at once:
  *
  * 1. A task is handed out only by whoever creates its marker `inbox/<id>.md.dispatched`
- *    exclusively, before the prompt is sent; the marker goes again when the prompt cannot be
- *    delivered. So one task has at most one live hand-out.
+ *    exclusively, before the prompt is sent; the marker goes again when the prompt never
+ *    reached the agent. A prompt that was typed but not confirmed by Claude Code keeps the
+ *    marker and is owed (see delivery.ts): each run first delivers what is owed. So one task
+ *    has at most one live hand-out.
  * 2. A session is given a task only under its claim, a per-session lock
  *    (`<stateDir>/dispatch/<session>.lock`, proper-lockfile, so a claim left by a killed
  *    dispatcher goes stale), and only after a fresh look at the markers shows that it holds
