@@ -324,7 +324,12 @@ describe('dispatch: hand-outs to the simulated agent', () => {
     expect(readAgentStatus(sb.project).sessions[cSession]?.task).toBeNull();
     const again = await dispatch(sb);
     expect(pairs(again).map((p) => p[1])).toEqual(['b']);
-    await waitFor(() => fs.existsSync(path.join(q(sb.project, 'done'), 'b.md')), 'b done', 20_000);
+    await waitFor(
+      () =>
+        fs.existsSync(path.join(q(sb.project, 'done'), 'b.md')) && markers(sb.project).length === 0,
+      'b done, its marker gone',
+      20_000,
+    );
     const events = readEvents(sb.stateDir);
     expect(events.filter((e) => e.event === 'task.dispatched').map((e) => e.task)).toHaveLength(3);
     expect(events.find((e) => e.event === 'task.done' && e.task === 'c')).toMatchObject({
@@ -405,12 +410,14 @@ describe('dispatch: hand-outs to the simulated agent', () => {
         reason: null,
       },
     ]);
+    // `task done` moves the task, then removes its marker: wait for both.
     await waitFor(
-      () => fs.existsSync(path.join(q(sb.project, 'done'), 'stuck.md')),
-      'stuck done',
+      () =>
+        fs.existsSync(path.join(q(sb.project, 'done'), 'stuck.md')) &&
+        markers(sb.project).length === 0,
+      'stuck done, its marker gone',
       20_000,
     );
-    expect(markers(sb.project)).toEqual([]);
     expect(ctx.state.read().sessions['ccl-0']?.undelivered).toBeNull();
     events = readEvents(sb.stateDir).map((e) => [e.event, e.task]);
     expect(events.filter(([e]) => e === 'task.dispatched')).toHaveLength(1);
