@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { typePrompt } from '../src/lib/agent.js';
 import { parseConfigText } from '../src/lib/config.js';
-import { promptConfirmed, transcriptHasPrompt } from '../src/lib/delivery.js';
+import { confirmationProbe, transcriptHasPrompt } from '../src/lib/delivery.js';
 import { runHook } from '../src/lib/hooks.js';
 import { normalizePrompt, promptFingerprint } from '../src/lib/prompt-fingerprint.js';
 import { readSignals } from '../src/lib/signals.js';
@@ -71,7 +71,7 @@ describe('transcriptHasPrompt', () => {
   });
 });
 
-describe('promptConfirmed', () => {
+describe('confirmationProbe', () => {
   it('takes the UserPromptSubmit hook signal carrying the prompt, and nothing else', async () => {
     const home = tempDir();
     const file = path.join(home, 'config.yaml');
@@ -84,7 +84,7 @@ describe('promptConfirmed', () => {
     const prompt = 'Read the task in /p/a.md and carry it out.';
     const wanted = { text: prompt, fingerprint: promptFingerprint(prompt) };
     const since = Date.now();
-    expect(promptConfirmed({ config }, session, 'primary', wanted, since, state)).toBeNull();
+    expect(confirmationProbe({ config }, session, 'primary', wanted, since, state)()).toBeNull();
 
     await runHook(
       'UserPromptSubmit',
@@ -101,16 +101,16 @@ describe('promptConfirmed', () => {
     expect(sig).toMatchObject({ event: 'UserPromptSubmit', promptHash: wanted.fingerprint });
     expect(JSON.stringify(sig)).not.toContain('carry it out');
 
-    expect(promptConfirmed({ config }, session, 'primary', wanted, since, state)).toBe('hook');
+    expect(confirmationProbe({ config }, session, 'primary', wanted, since, state)()).toBe('hook');
     const other = { text: 'x', fingerprint: promptFingerprint('x') };
-    expect(promptConfirmed({ config }, session, 'primary', other, since, state)).toBeNull();
+    expect(confirmationProbe({ config }, session, 'primary', other, since, state)()).toBeNull();
     // A signal from before the send (beyond the clock slack) is not this delivery.
     expect(
-      promptConfirmed({ config }, session, 'primary', wanted, Date.now() + 60_000, state),
+      confirmationProbe({ config }, session, 'primary', wanted, Date.now() + 60_000, state)(),
     ).toBeNull();
     // Another session's signal is not this session's.
     const s0 = config.sessions.find((s) => s.name === 'ccl-0')!;
-    expect(promptConfirmed({ config }, s0, 'primary', wanted, since, state)).toBeNull();
+    expect(confirmationProbe({ config }, s0, 'primary', wanted, since, state)()).toBeNull();
   });
 });
 

@@ -78,7 +78,7 @@ const RELOCATE_MS = 1000;
  * answers now (null: not yet); it is polled, so it reads only the signal file's tail and
  * looks for the transcript again at most once a second until it has found it.
  */
-function confirmationProbe(
+export function confirmationProbe(
   ctx: Pick<Context, 'config'>,
   session: SessionConfig,
   account: string,
@@ -129,19 +129,6 @@ function confirmationProbe(
     const files = known ? [known] : recent;
     return files.some((f) => transcriptHasPrompt(f, sinceMs, prompt.text)) ? 'transcript' : null;
   };
-}
-
-/** `confirmationProbe`, asked once. */
-export function promptConfirmed(
-  ctx: Pick<Context, 'config'>,
-  session: SessionConfig,
-  account: string,
-  prompt: { text: string; fingerprint: string },
-  sinceMs: number,
-  state: State,
-  cwd: string | null = null,
-): PromptConfirmation | null {
-  return confirmationProbe(ctx, session, account, prompt, sinceMs, state, cwd)();
 }
 
 export type TaskPromptResult =

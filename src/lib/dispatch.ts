@@ -28,7 +28,7 @@ import type { SessionConfig } from './config.js';
 import type { Context } from './context.js';
 import {
   clearUndelivered,
-  promptConfirmed,
+  confirmationProbe,
   renderJob,
   sendTaskPrompt,
   type TaskPromptJob,
@@ -388,14 +388,14 @@ async function redeliver(
             : config.swap.resumePrompt,
       by: 'dispatch',
     };
-    const late = promptConfirmed(
+    const late = confirmationProbe(
       ctx,
       session,
       idle.account,
       { text: renderJob(job), fingerprint: record.fingerprint },
       Date.parse(record.since),
       ctx.state.read(),
-    );
+    )();
     if (late) {
       await clearUndelivered(ctx, session.name, record.task);
       event(ctx, 'task.delivered', {
