@@ -7,7 +7,7 @@ const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url
 
 await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli.ts', 'src/hook-main.ts', 'src/sim-agent.ts'],
+  entryPoints: ['src/cli.ts', 'src/hook-main.ts', { in: 'src/sim/agent.ts', out: 'sim-agent' }],
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -3,10 +3,10 @@
  * pays for what runs. Commands return data or throw CliError; only `main` picks the exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, EXIT } from './lib/errors.js';
-import { Output } from './lib/output.js';
-import { redact } from './lib/redact.js';
-import type { GlobalOptions } from './lib/context.js';
+import { CliError, EXIT } from './lib/core/errors.js';
+import { Output } from './lib/core/output.js';
+import { redact } from './lib/core/redact.js';
+import type { GlobalOptions } from './lib/core/context.js';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';

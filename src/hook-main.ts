@@ -2,7 +2,7 @@
  * The fast path for `hook run <event>` and `hook statusline`: Claude Code runs them on every
  * turn, so they skip the command registry and the config entirely. Always exit 0.
  */
-import { readStdin, runHook, runStatusline } from './lib/hooks.js';
+import { readStdin, runHook, runStatusline } from './lib/claude/hook-handler.js';
 
 /** A hook must never hold the agent up: whatever happens, the process ends by then. */
 export const HOOK_DEADLINE_MS = 4000;

@@ -11,16 +11,20 @@ import {
   readLatestCheckpoint,
   summarizeToolInput,
   writeCheckpoints,
-} from '../src/lib/checkpoint.js';
-import { parseConfigText } from '../src/lib/config.js';
-import { contextFromConfig } from '../src/lib/context.js';
-import { readEvents } from '../src/lib/events.js';
-import { Output } from '../src/lib/output.js';
-import { listDispatchMarkers } from '../src/lib/queue-files.js';
-import { readLinesFromEnd, scanTranscriptTail, type LineInfo } from '../src/lib/transcript.js';
-import { findTranscript, locateSessionTranscript } from '../src/lib/transcript-find.js';
-import { encodeProjectDir } from '../src/lib/transcript-path.js';
-import type { Tmux } from '../src/lib/tmux.js';
+} from '../src/lib/agents/checkpoint.js';
+import { parseConfigText } from '../src/lib/core/config.js';
+import { contextFromConfig } from '../src/lib/core/context.js';
+import { readEvents } from '../src/lib/core/events.js';
+import { Output } from '../src/lib/core/output.js';
+import { listDispatchMarkers } from '../src/lib/queue/files.js';
+import {
+  readLinesFromEnd,
+  scanTranscriptTail,
+  type LineInfo,
+} from '../src/lib/claude/transcript.js';
+import { findTranscript, locateSessionTranscript } from '../src/lib/claude/transcript-find.js';
+import { encodeProjectDir } from '../src/lib/claude/transcript-path.js';
+import type { Tmux } from '../src/lib/core/tmux.js';
 import { ROOT, runCli, sandboxConfig, tempDir, tmuxSocket, writeConfig } from './helpers/env.js';
 
 // A verbatim copy of the shared real samples (provenance in transcript-samples-SOURCES.md).

@@ -1,9 +1,9 @@
-/** Claude Code's session registry (src/lib/claude-registry.ts) on real processes and files. */
+/** Claude Code's session registry (src/lib/claude/registry.ts) on real processes and files. */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { processAlive, readRegistryEntry, registryHolders } from '../src/lib/claude-registry.js';
+import { processAlive, readRegistryEntry, registryHolders } from '../src/lib/claude/registry.js';
 import { tempDir, waitFor } from './helpers/env.js';
 
 const ID = '5f0c7a52-1111-4b5e-9c1e-0123456789ab';

@@ -2,10 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { findConfigFile, loadConfig, parseConfig, rawConfigSchema } from '../src/lib/config.js';
-import { ConfigError } from '../src/lib/errors.js';
-import { expandEnv, expandRanges } from '../src/lib/expand.js';
-import { parseDuration, parseSize } from '../src/lib/units.js';
+import {
+  findConfigFile,
+  loadConfig,
+  parseConfig,
+  rawConfigSchema,
+} from '../src/lib/core/config.js';
+import { ConfigError } from '../src/lib/core/errors.js';
+import { expandEnv, expandRanges } from '../src/lib/core/expand.js';
+import { parseDuration, parseSize } from '../src/lib/core/units.js';
 import { ROOT, tempDir, writeConfig } from './helpers/env.js';
 
 const base = {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/lib/config.js';
+import { parseConfig } from '../src/lib/core/config.js';
 import {
   CRON_BEGIN,
   CRON_END,
@@ -11,9 +11,9 @@ import {
   cronLine,
   withCronBlock,
   withoutCronBlock,
-} from '../src/lib/cron.js';
-import { findExecutable } from '../src/lib/exec.js';
-import { tickCommand } from '../src/lib/schedule.js';
+} from '../src/lib/schedule/cron.js';
+import { findExecutable } from '../src/lib/core/exec.js';
+import { tickCommand } from '../src/lib/schedule/timer-command.js';
 import { runCli, tempDir, writeConfig } from './helpers/env.js';
 
 const isRoot = process.getuid?.() === 0;

@@ -1,19 +1,19 @@
 /**
- * Confirmed delivery (src/lib/delivery.ts, `typePrompt` in src/lib/agent.ts): a prompt counts
+ * Confirmed delivery (src/lib/dispatch/delivery.ts, `typePrompt` in src/lib/agents/agent.ts): a prompt counts
  * as delivered only when Claude Code reports it, by its UserPromptSubmit hook or a user
  * record in its transcript, never because the screen looks right.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { typePrompt } from '../src/lib/agent.js';
-import { parseConfigText } from '../src/lib/config.js';
-import { confirmationProbe, transcriptHasPrompt } from '../src/lib/delivery.js';
-import { runHook } from '../src/lib/hooks.js';
-import { normalizePrompt, promptFingerprint } from '../src/lib/prompt-fingerprint.js';
-import { readSignals } from '../src/lib/signals.js';
-import { stateSchema } from '../src/lib/state-schema.js';
-import type { Tmux } from '../src/lib/tmux.js';
+import { typePrompt } from '../src/lib/agents/agent.js';
+import { parseConfigText } from '../src/lib/core/config.js';
+import { confirmationProbe, transcriptHasPrompt } from '../src/lib/dispatch/delivery.js';
+import { runHook } from '../src/lib/claude/hook-handler.js';
+import { normalizePrompt, promptFingerprint } from '../src/lib/claude/prompt-fingerprint.js';
+import { readSignals } from '../src/lib/claude/signals.js';
+import { stateSchema } from '../src/lib/core/state-schema.js';
+import type { Tmux } from '../src/lib/core/tmux.js';
 import { killTmuxAndWait, sandboxConfig, tempDir, tmuxSocket } from './helpers/env.js';
 
 const ID = '5f0c7a52-1111-4b5e-9c1e-0123456789ab';

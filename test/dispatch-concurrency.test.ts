@@ -12,8 +12,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DispatchReport } from '../src/lib/dispatch.js';
-import { readEvents } from '../src/lib/events.js';
+import type { DispatchReport } from '../src/lib/dispatch/dispatch.js';
+import { readEvents } from '../src/lib/core/events.js';
 import { simSandbox, waitFor } from './helpers/sim.js';
 
 const TASKS = 200;

@@ -8,12 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readAgentStatus } from '../src/lib/agent-status.js';
-import { deliverTaskPrompt } from '../src/lib/delivery.js';
-import type { DispatchReport } from '../src/lib/dispatch.js';
-import { readEvents } from '../src/lib/events.js';
-import { isSessionIdle } from '../src/lib/idle.js';
-import { renderPrompt } from '../src/lib/prompt.js';
+import { readAgentStatus } from '../src/lib/queue/status-file.js';
+import { deliverTaskPrompt } from '../src/lib/dispatch/delivery.js';
+import type { DispatchReport } from '../src/lib/dispatch/dispatch.js';
+import { readEvents } from '../src/lib/core/events.js';
+import { isSessionIdle } from '../src/lib/agents/idle.js';
+import { renderPrompt } from '../src/lib/dispatch/prompt.js';
 import { simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
 
 const q = (project: string, folder = 'inbox') => path.join(project, '.agent-queue', folder);

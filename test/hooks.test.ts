@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readEvents } from '../src/lib/events.js';
-import { readSignals, readUsage } from '../src/lib/signals.js';
+import { readEvents } from '../src/lib/core/events.js';
+import { readSignals, readUsage } from '../src/lib/claude/signals.js';
 import { runCli, tempDir } from './helpers/env.js';
 
 function hookEnv(home: string, session = 'ccl-1') {

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
-import { readAgentStatus } from '../src/lib/agent-status.js';
-import { readEvents } from '../src/lib/events.js';
-import { runJanitor } from '../src/lib/janitor.js';
-import { updateAgentStatus } from '../src/lib/signals.js';
+import { readAgentStatus } from '../src/lib/queue/status-file.js';
+import { readEvents } from '../src/lib/core/events.js';
+import { runJanitor } from '../src/lib/schedule/janitor.js';
+import { updateAgentStatus } from '../src/lib/claude/signals.js';
 import { simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
 
 const NOW = new Date('2026-11-25T12:00:00Z');

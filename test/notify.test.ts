@@ -3,9 +3,9 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../src/lib/config.js';
-import { redact } from '../src/lib/redact.js';
-import { readEvents } from '../src/lib/events.js';
+import { parseConfig, type Config } from '../src/lib/core/config.js';
+import { redact } from '../src/lib/core/redact.js';
+import { readEvents } from '../src/lib/core/events.js';
 import {
   DEDUP_WINDOW_MS,
   emit,

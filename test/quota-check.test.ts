@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isAccountUnusableError } from '../src/lib/accounts.js';
+import { isAccountUnusableError } from '../src/lib/accounts/condition.js';
 import { deliverPrompt } from './helpers/type-prompt.js';
-import { readEvents } from '../src/lib/events.js';
-import { appendSignal } from '../src/lib/signals.js';
+import { readEvents } from '../src/lib/core/events.js';
+import { appendSignal } from '../src/lib/claude/signals.js';
 import { processEnv, simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
 
 type Json = Record<string, unknown>;

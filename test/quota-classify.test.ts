@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/lib/errors.js';
+import { ConfigError } from '../src/lib/core/errors.js';
 import {
   classifyText,
   createClassifier,

@@ -9,8 +9,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
-import { readAgentStatus } from '../src/lib/agent-status.js';
-import { readUsage } from '../src/lib/signals.js';
+import { readAgentStatus } from '../src/lib/queue/status-file.js';
+import { readUsage } from '../src/lib/claude/signals.js';
 import { simSandbox, waitFor, type SimSandbox } from './helpers/sim.js';
 
 type Json = Record<string, unknown>;

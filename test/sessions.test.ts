@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
-import { readAgentStatus } from '../src/lib/agent-status.js';
-import { readEvents } from '../src/lib/events.js';
+import { readAgentStatus } from '../src/lib/queue/status-file.js';
+import { readEvents } from '../src/lib/core/events.js';
 import { processArgs, processEnv, simSandbox, waitFor } from './helpers/sim.js';
 
 type Listing = {

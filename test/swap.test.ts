@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
-import { readAgentStatus } from '../src/lib/agent-status.js';
-import { readEvents } from '../src/lib/events.js';
-import { readSignals } from '../src/lib/signals.js';
+import { readAgentStatus } from '../src/lib/queue/status-file.js';
+import { readEvents } from '../src/lib/core/events.js';
+import { readSignals } from '../src/lib/claude/signals.js';
 import {
   agentPid,
   processArgs,

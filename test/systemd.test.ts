@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { findExecutable } from '../src/lib/exec.js';
-import { onCalendarFor, systemdQuote, UNIT_MARKER } from '../src/lib/systemd.js';
-import { parseDuration } from '../src/lib/units.js';
+import { findExecutable } from '../src/lib/core/exec.js';
+import { onCalendarFor, systemdQuote, UNIT_MARKER } from '../src/lib/schedule/systemd.js';
+import { parseDuration } from '../src/lib/core/units.js';
 import { runCli, tempDir, writeConfig } from './helpers/env.js';
 
 const ANALYZE = findExecutable('systemd-analyze');

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readEvents } from '../src/lib/events.js';
+import { readEvents } from '../src/lib/core/events.js';
 import { runCli, startWorker, tempDir, waitForOutput, worker } from './helpers/env.js';
 import { simSandbox } from './helpers/sim.js';
 
@@ -91,7 +91,7 @@ describe('demo', () => {
     const sandbox = /sandbox in (\S+?):/.exec(r.stdout)![1]!;
     expect(fs.existsSync(sandbox)).toBe(false);
     const socket = /tmux server \(-L (\S+)\)/.exec(r.stdout)![1]!;
-    const { Tmux } = await import('../src/lib/tmux.js');
+    const { Tmux } = await import('../src/lib/core/tmux.js');
     expect(await new Tmux(socket).listPanes()).toEqual([]);
   });
 
@@ -105,7 +105,7 @@ describe('demo', () => {
       kept: boolean;
       configFile: string;
     };
-    const { Tmux } = await import('../src/lib/tmux.js');
+    const { Tmux } = await import('../src/lib/core/tmux.js');
     const tmux = new Tmux(out.socket);
     try {
       expect(out.kept).toBe(true);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stripAnsi } from '../src/lib/tmux.js';
+import { stripAnsi } from '../src/lib/core/tmux.js';
 import { tempDir, tmuxSocket, waitFor } from './helpers/env.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
-import { writeCheckpoints } from '../lib/checkpoint.js';
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import type { Output } from '../lib/output.js';
+import { writeCheckpoints } from '../lib/agents/checkpoint.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
 
 /** `checkpoint [NAME...]`: snapshots each live session; exit 1 when a write failed. */
 export async function checkpoint(

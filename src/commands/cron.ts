@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { createContext, type GlobalOptions } from '../lib/context.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
 import {
   cronBlock,
   cronLine,
@@ -8,11 +8,11 @@ import {
   CRONTAB_USER_ENV,
   installCronBlock,
   uninstallCronBlock,
-} from '../lib/cron.js';
-import { ensurePrivateDir } from '../lib/fs-atomic.js';
-import { withLock } from '../lib/lock.js';
-import type { Output } from '../lib/output.js';
-import { tickCommand } from '../lib/schedule.js';
+} from '../lib/schedule/cron.js';
+import { ensurePrivateDir } from '../lib/core/fs-atomic.js';
+import { withLock } from '../lib/core/lock.js';
+import type { Output } from '../lib/core/output.js';
+import { tickCommand } from '../lib/schedule/timer-command.js';
 
 export type CronVerb = 'print' | 'install' | 'uninstall';
 

@@ -1,5 +1,5 @@
-import type { GlobalOptions } from '../lib/context.js';
-import type { Output } from '../lib/output.js';
+import type { GlobalOptions } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
 
 /** `demo [--keep]`: needs no config, no login and no network. */
 export async function demo(
@@ -7,7 +7,7 @@ export async function demo(
   globals: GlobalOptions,
   out: Output,
 ): Promise<number> {
-  const { runDemo } = await import('../lib/demo.js');
+  const { runDemo } = await import('../lib/ops/demo.js');
   const spinner = await out.spinner('building the sandbox');
   const say = (text: string) => {
     spinner.stop();

@@ -1,6 +1,6 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import { runDoctor } from '../lib/doctor.js';
-import type { Output } from '../lib/output.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import { runDoctor } from '../lib/ops/doctor.js';
+import type { Output } from '../lib/core/output.js';
 
 export interface DoctorOptions {
   repair?: boolean;

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { defaultConfigPath } from '../lib/config.js';
-import type { GlobalOptions } from '../lib/context.js';
-import { UsageError } from '../lib/errors.js';
-import { expandHome } from '../lib/expand.js';
-import { writeFileAtomic } from '../lib/fs-atomic.js';
-import type { Output } from '../lib/output.js';
-import { packageFile } from '../lib/package-root.js';
+import { defaultConfigPath } from '../lib/core/config.js';
+import type { GlobalOptions } from '../lib/core/context.js';
+import { UsageError } from '../lib/core/errors.js';
+import { expandHome } from '../lib/core/expand.js';
+import { writeFileAtomic } from '../lib/core/fs-atomic.js';
+import type { Output } from '../lib/core/output.js';
+import { packageFile } from '../lib/core/package-root.js';
 
 export interface InitOptions {
   force?: boolean;

@@ -1,6 +1,6 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import { runJanitor } from '../lib/janitor.js';
-import type { Output } from '../lib/output.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import { runJanitor } from '../lib/schedule/janitor.js';
+import type { Output } from '../lib/core/output.js';
 
 /** `janitor [--dry-run]`: exit 1 when an action failed. */
 export async function janitor(

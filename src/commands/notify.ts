@@ -1,6 +1,6 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
 import { configuredSinks, sendTest } from '../lib/notify/index.js';
-import type { Output } from '../lib/output.js';
+import type { Output } from '../lib/core/output.js';
 
 /**
  * `notify test`: an operator's diagnostic. Exit 1 when any sink failed, so a script can

@@ -1,5 +1,5 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import type { Output } from '../lib/output.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
 
 export interface QuotaCheckCommandOptions {
   /** commander's `--no-swap` sets `swap: false`. */

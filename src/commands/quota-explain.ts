@@ -1,5 +1,5 @@
-import type { GlobalOptions } from '../lib/context.js';
-import type { Output, Palette } from '../lib/output.js';
+import type { GlobalOptions } from '../lib/core/context.js';
+import type { Output, Palette } from '../lib/core/output.js';
 import {
   createClassifier,
   loadLuxon,
@@ -8,7 +8,7 @@ import {
   type QuotaExplanation,
 } from '../lib/quota/index.js';
 import { explainSettings, readExplainInput, type ExplainSettings } from '../lib/quota/explain.js';
-import { formatDuration } from '../lib/units.js';
+import { formatDuration } from '../lib/core/units.js';
 
 export interface QuotaExplainOptions {
   now?: string;

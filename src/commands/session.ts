@@ -1,6 +1,6 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import type { Output } from '../lib/output.js';
-import { listSessions, startSessions, stopSessions } from '../lib/sessions.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
+import { listSessions, startSessions, stopSessions } from '../lib/agents/sessions.js';
 
 export type SessionVerb = 'start' | 'stop' | 'restart' | 'list';
 

@@ -1,7 +1,7 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import type { Output } from '../lib/output.js';
-import { activeAccount } from '../lib/sessions.js';
-import { runSetup } from '../lib/setup.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
+import { activeAccount } from '../lib/agents/sessions.js';
+import { runSetup } from '../lib/ops/setup.js';
 
 export async function setup(
   opts: { uninstallHooks?: boolean },

@@ -1,7 +1,7 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import type { Output } from '../lib/output.js';
-import { buildStatus } from '../lib/status.js';
-import { renderStatus } from '../lib/status-render.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
+import { buildStatus } from '../lib/ops/status.js';
+import { renderStatus } from '../lib/ops/status-render.js';
 
 export async function status(globals: GlobalOptions, out: Output): Promise<number> {
   const ctx = await createContext(globals, out);

@@ -1,11 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import { UsageError } from '../lib/errors.js';
-import { run } from '../lib/exec.js';
-import type { Output } from '../lib/output.js';
-import { shellQuote } from '../lib/setup.js';
-import { tickCommand } from '../lib/schedule.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import { UsageError } from '../lib/core/errors.js';
+import { run } from '../lib/core/exec.js';
+import type { Output } from '../lib/core/output.js';
+import { shellQuote } from '../lib/ops/setup.js';
+import { tickCommand } from '../lib/schedule/timer-command.js';
 import {
   DEFAULT_EVERY_MS,
   installUnits,
@@ -16,8 +16,8 @@ import {
   TIMER_FILE,
   uninstallUnits,
   unitDir,
-} from '../lib/systemd.js';
-import { parseDuration } from '../lib/units.js';
+} from '../lib/schedule/systemd.js';
+import { parseDuration } from '../lib/core/units.js';
 
 export type SystemdVerb = 'print' | 'install' | 'uninstall';
 

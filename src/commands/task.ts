@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import { UsageError } from '../lib/errors.js';
-import type { Output } from '../lib/output.js';
-import { showId } from '../lib/prompt.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import { UsageError } from '../lib/core/errors.js';
+import type { Output } from '../lib/core/output.js';
+import { showId } from '../lib/dispatch/prompt.js';
 import {
   addTask,
   completeTask,
@@ -11,7 +11,7 @@ import {
   listTasks,
   requeueTask,
   type FinishResult,
-} from '../lib/tasks.js';
+} from '../lib/tasks/tasks.js';
 
 export interface TaskAddOptions {
   id?: string;

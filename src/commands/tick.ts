@@ -1,6 +1,6 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import type { Output } from '../lib/output.js';
-import { runTick } from '../lib/tick.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
+import { runTick } from '../lib/schedule/tick.js';
 
 /** `tick`: one cycle; the exit code is the worst step's (0 when it skipped). */
 export async function tick(globals: GlobalOptions, out: Output): Promise<number> {

@@ -1,6 +1,6 @@
-import { createContext, type GlobalOptions } from '../lib/context.js';
-import type { Output } from '../lib/output.js';
-import { runWatch } from '../lib/watch.js';
+import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
+import { runWatch } from '../lib/watch/watch.js';
 
 export async function watch(globals: GlobalOptions, out: Output): Promise<number> {
   const ctx = await createContext(globals, out);

@@ -17,8 +17,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inputBoxText } from '../../src/lib/agent.js';
-import { cliCommand, shellQuote } from '../../src/lib/prompt.js';
+import { inputBoxText } from '../../src/lib/agents/agent.js';
+import { cliCommand, shellQuote } from '../../src/lib/dispatch/prompt.js';
 import { startHttpSink, type HttpSink } from '../helpers/http-sink.js';
 import {
   agentStatus,

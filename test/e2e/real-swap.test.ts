@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAgentStatus } from '../../src/lib/agent-status.js';
-import { scanTranscriptTail } from '../../src/lib/transcript.js';
+import { readAgentStatus } from '../../src/lib/queue/status-file.js';
+import { scanTranscriptTail } from '../../src/lib/claude/transcript.js';
 import { agentPid, processArgs, processEnv } from '../helpers/sim.js';
 import {
   CLAUDE_VERSION,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { build } from 'esbuild';
 import { afterAll } from 'vitest';
-import { Tmux } from '../../src/lib/tmux.js';
+import { Tmux } from '../../src/lib/core/tmux.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'claude-failover.js');

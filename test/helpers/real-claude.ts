@@ -16,11 +16,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readAgentStatus, type AgentStatusEntry } from '../../src/lib/agent-status.js';
+import { readAgentStatus, type AgentStatusEntry } from '../../src/lib/queue/status-file.js';
 import { deliverPrompt } from './type-prompt.js';
-import { readSignals, readUsage, type AccountUsage, type Signal } from '../../src/lib/signals.js';
-import type { Tmux } from '../../src/lib/tmux.js';
-import { encodeProjectDir } from '../../src/lib/transcript-path.js';
+import {
+  readSignals,
+  readUsage,
+  type AccountUsage,
+  type Signal,
+} from '../../src/lib/claude/signals.js';
+import type { Tmux } from '../../src/lib/core/tmux.js';
+import { encodeProjectDir } from '../../src/lib/claude/transcript-path.js';
 import { resolveClaude } from './claude-install.js';
 import {
   killTmuxAndWait,

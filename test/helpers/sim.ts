@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseConfigText, type Config } from '../../src/lib/config.js';
-import { contextFromConfig, type Clock, type Context } from '../../src/lib/context.js';
-import { Output } from '../../src/lib/output.js';
-import type { Tmux } from '../../src/lib/tmux.js';
+import { parseConfigText, type Config } from '../../src/lib/core/config.js';
+import { contextFromConfig, type Clock, type Context } from '../../src/lib/core/context.js';
+import { Output } from '../../src/lib/core/output.js';
+import type { Tmux } from '../../src/lib/core/tmux.js';
 import { agentPid, ROOT, runCli, tempDir, tmuxSocket, waitFor, type CliResult } from './env.js';
 
 export const SIM_AGENT = path.join(ROOT, 'bin', 'sim-agent.js');

@@ -2,10 +2,10 @@
  * Types a prompt into a pane for a test: paste, pause, Enter, and retry the Enter while the
  * text still shows in the input box. Tests use it to steer agents (`/sim print ...` writes no
  * hook and no transcript, so the product's confirmed delivery, `typePrompt` in
- * src/lib/agent.ts, cannot be used for it). Returns false when the text never left the box.
+ * src/lib/agents/agent.ts, cannot be used for it). Returns false when the text never left the box.
  */
-import { inputBoxText } from '../../src/lib/agent.js';
-import type { Tmux } from '../../src/lib/tmux.js';
+import { inputBoxText } from '../../src/lib/agents/agent.js';
+import type { Tmux } from '../../src/lib/core/tmux.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from '../helpers/type-prompt.js';
-import { readEvents } from '../../src/lib/events.js';
+import { readEvents } from '../../src/lib/core/events.js';
 import { startHttpSink } from '../helpers/http-sink.js';
 import { processEnv, simSandbox, waitFor, type SimSandbox } from '../helpers/sim.js';
 

@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DispatchReport } from '../../src/lib/dispatch.js';
-import { readEvents } from '../../src/lib/events.js';
+import type { DispatchReport } from '../../src/lib/dispatch/dispatch.js';
+import { readEvents } from '../../src/lib/core/events.js';
 import { tempDir, tmuxSocket } from '../helpers/env.js';
 import { simSandbox, waitFor, type SimSandbox } from '../helpers/sim.js';
 

@@ -11,12 +11,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/lib/config.js';
-import { contextFromConfig } from '../../src/lib/context.js';
-import { runDoctor } from '../../src/lib/doctor.js';
-import { tryLock } from '../../src/lib/lock.js';
-import { Output } from '../../src/lib/output.js';
-import { parseState } from '../../src/lib/state.js';
+import { parseConfigText } from '../../src/lib/core/config.js';
+import { contextFromConfig } from '../../src/lib/core/context.js';
+import { runDoctor } from '../../src/lib/ops/doctor.js';
+import { tryLock } from '../../src/lib/core/lock.js';
+import { Output } from '../../src/lib/core/output.js';
+import { parseState } from '../../src/lib/core/state.js';
 import {
   runCli,
   sandboxConfig,

@@ -4,15 +4,15 @@
  * runs `tick`; an operator may run `swap` or `quota check`), and every session ends up
  * running: a live agent on the right account, resuming its own conversation, answering.
  *
- * Fault injection: `CLAUDE_FAILOVER_FAULT=swap:<step>` (see `faultPoint` in src/lib/swap.ts).
+ * Fault injection: `CLAUDE_FAILOVER_FAULT=swap:<step>` (see `faultPoint` in src/lib/swap/swap.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from '../helpers/type-prompt.js';
-import { readAgentStatus } from '../../src/lib/agent-status.js';
-import { readEvents } from '../../src/lib/events.js';
-import { isLocked } from '../../src/lib/lock.js';
+import { readAgentStatus } from '../../src/lib/queue/status-file.js';
+import { readEvents } from '../../src/lib/core/events.js';
+import { isLocked } from '../../src/lib/core/lock.js';
 import {
   agentPid,
   processArgs,

@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readScreen } from '../../src/lib/agent.js';
+import { readScreen } from '../../src/lib/agents/agent.js';
 import { deliverPrompt } from '../helpers/type-prompt.js';
-import { readEvents } from '../../src/lib/events.js';
-import { readSignals } from '../../src/lib/signals.js';
+import { readEvents } from '../../src/lib/core/events.js';
+import { readSignals } from '../../src/lib/claude/signals.js';
 import {
   CLAUDE_VERSION,
   closeRealSandboxes,

@@ -1,5 +1,5 @@
 // Takes a named lock file (like the tick or swap lock), says so, and holds it until killed.
-import { tryLock } from '../../src/lib/lock.js';
+import { tryLock } from '../../src/lib/core/lock.js';
 
 const [file] = process.argv.slice(2) as [string];
 const release = await tryLock(file, { staleAfter: 2_000 });

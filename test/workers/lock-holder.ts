@@ -1,5 +1,5 @@
 // Takes the state lock, says so, and holds it until killed.
-import { StateStore } from '../../src/lib/state.js';
+import { StateStore } from '../../src/lib/core/state.js';
 
 const [stateDir] = process.argv.slice(2) as [string];
 const store = new StateStore(stateDir, { waitFor: 10_000, staleAfter: 2_000 });

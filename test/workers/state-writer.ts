@@ -1,5 +1,5 @@
 // Writes a large state over and over until killed, so a SIGKILL lands mid-write.
-import { StateStore } from '../../src/lib/state.js';
+import { StateStore } from '../../src/lib/core/state.js';
 
 const [stateDir] = process.argv.slice(2) as [string];
 const store = new StateStore(stateDir, { waitFor: 10_000, staleAfter: 10_000 });

@@ -3,8 +3,8 @@
  * arguments may hold secrets, so errors name only the program.
  */
 import path from 'node:path';
-import { ExternalCommandError } from '../errors.js';
-import { run } from '../exec.js';
+import { ExternalCommandError } from '../core/errors.js';
+import { run } from '../core/exec.js';
 import { firstLine, scrub, SINK_TIMEOUT_MS, type Payload, type SinkResult } from './sink.js';
 
 export async function sendCommand(

@@ -21,11 +21,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type { Config } from '../config.js';
-import type { Context } from '../context.js';
-import { appendEvent, type EventLevel, type EventRecord } from '../events.js';
-import { tryLock } from '../lock.js';
-import { redactDeep } from '../redact.js';
+import type { Config } from '../core/config.js';
+import type { Context } from '../core/context.js';
+import { appendEvent, type EventLevel, type EventRecord } from '../core/events.js';
+import { tryLock } from '../core/lock.js';
+import { redactDeep } from '../core/redact.js';
 import { sendCommand } from './command.js';
 import { payloadOf, type Payload, type SinkName, type SinkResult } from './sink.js';
 import { outboxPath, withNotifyLock, type OutboxEntry } from './store.js';

@@ -1,7 +1,7 @@
 /** What every notification sink shares: its result, its timeout, and error text made safe to log. */
 import os from 'node:os';
-import type { EventRecord } from '../events.js';
-import { REDACTED, redact } from '../redact.js';
+import type { EventRecord } from '../core/events.js';
+import { REDACTED, redact } from '../core/redact.js';
 
 export type SinkName = 'telegram' | 'webhook' | 'command';
 

@@ -6,10 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EventRecord } from '../events.js';
-import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../fs-atomic.js';
-import { withLock } from '../lock.js';
-import * as z from '../zod.js';
+import type { EventRecord } from '../core/events.js';
+import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../core/fs-atomic.js';
+import { withLock } from '../core/lock.js';
+import * as z from '../core/zod.js';
 import type { SinkName } from './sink.js';
 
 export const OUTBOX_FILE = 'outbox.jsonl';

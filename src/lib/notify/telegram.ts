@@ -3,8 +3,8 @@
  * message and `parse_mode: HTML`. The token lives in the URL path, so no URL or fetch error
  * leaves this module unscrubbed.
  */
-import type { Config } from '../config.js';
-import * as z from '../zod.js';
+import type { Config } from '../core/config.js';
+import * as z from '../core/zod.js';
 import {
   bodyText,
   errorText,

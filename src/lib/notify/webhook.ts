@@ -3,7 +3,7 @@
  * (an Authorization token, say) and the URL's path (Slack and Discord put their secret
  * there) never reach a log.
  */
-import type { Config } from '../config.js';
+import type { Config } from '../core/config.js';
 import {
   bodyText,
   errorText,

@@ -25,19 +25,19 @@ import {
   isAccountUnusableError,
   pickSwapTarget,
   swapInProgress,
-} from '../accounts.js';
-import { readAgentStatus } from '../agent-status.js';
-import type { SessionConfig } from '../config.js';
-import type { Context } from '../context.js';
-import { ImpossibleError, LockBusyError } from '../errors.js';
+} from '../accounts/condition.js';
+import { readAgentStatus } from '../queue/status-file.js';
+import type { SessionConfig } from '../core/config.js';
+import type { Context } from '../core/context.js';
+import { ImpossibleError, LockBusyError } from '../core/errors.js';
 import { emit } from '../notify/index.js';
-import { snippet } from '../redact.js';
-import { activeAccount } from '../sessions.js';
-import { readSignals } from '../signals.js';
-import { accountState, type State } from '../state-schema.js';
-import { paneRunsAgent } from '../status.js';
-import { runSwap, sessionsOn, type SwapResult, type SwapTrigger } from '../swap.js';
-import { scanTranscriptTail } from '../transcript.js';
+import { snippet } from '../core/redact.js';
+import { activeAccount } from '../agents/sessions.js';
+import { readSignals } from '../claude/signals.js';
+import { accountState, type State } from '../core/state-schema.js';
+import { paneRunsAgent } from '../ops/status.js';
+import { runSwap, sessionsOn, type SwapResult, type SwapTrigger } from '../swap/swap.js';
+import { scanTranscriptTail } from '../claude/transcript.js';
 import { refreshUsageFromApi } from './usage-api.js';
 import { createClassifier, type QuotaClassifier } from './index.js';
 import type { LineVerdict, QuotaExplanation } from './classify.js';
@@ -286,7 +286,7 @@ async function gather(
 
 /** Sessions with nothing in flight: idle (hooks or pane) and no dispatched task. */
 async function allIdle(ctx: Context, state: State, sessions: SessionConfig[], now: Date) {
-  const { sessionIdleness } = await import('../idle.js');
+  const { sessionIdleness } = await import('../agents/idle.js');
   const rows = await sessionIdleness(ctx, state, now, { sessions, accountCheck: false });
   // A dead agent holds nothing in flight either: watch relaunches it on the new account.
   return rows.every(

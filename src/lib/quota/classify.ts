@@ -23,7 +23,7 @@
  * replace an earlier one that has a reset: it is the same limit, told again.
  */
 import type * as Luxon from 'luxon';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import {
   builtin,
   kindFromText,

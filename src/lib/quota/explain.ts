@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { findConfigFile, loadConfig } from '../config.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { findConfigFile, loadConfig } from '../core/config.js';
+import { ConfigError, UsageError } from '../core/errors.js';
 import { loadLuxon } from './index.js';
 import { resolveZoneName, systemZone } from './reset-time.js';
 import type { UserPatterns } from './classify.js';

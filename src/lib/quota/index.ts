@@ -7,7 +7,7 @@
  * or, for a one-off, `await classifyText(text, { now, timezone, patterns })`.
  */
 import type * as Luxon from 'luxon';
-import { importCjs } from '../interop.js';
+import { importCjs } from '../core/interop.js';
 import {
   QuotaClassifier,
   type ClassifierOptions,

@@ -7,11 +7,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Context } from '../context.js';
-import { appendEvent } from '../events.js';
-import { redact } from '../redact.js';
-import { accountState } from '../state-schema.js';
-import * as z from '../zod.js';
+import type { Context } from '../core/context.js';
+import { appendEvent } from '../core/events.js';
+import { redact } from '../core/redact.js';
+import { accountState } from '../core/state-schema.js';
+import * as z from '../core/zod.js';
 
 const windowSchema = z.nullable(
   z.optional(

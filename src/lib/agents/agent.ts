@@ -1,0 +1,373 @@
+/**
+ * One agent in one tmux session: how it is launched (SPEC section 5), how text reaches it,
+ * how we tell it is ready, and how it is stopped.
+ */
+import { accountByName, type Config, type SessionConfig } from '../core/config.js';
+import {
+  ENV_ACCOUNT,
+  ENV_CONFIG,
+  ENV_PROJECT,
+  ENV_SESSION,
+  ENV_STATE_DIR,
+  isForbiddenAgentVar,
+} from '../core/env-names.js';
+import { findExecutable } from '../core/exec.js';
+import { paneRunsAgent } from '../ops/status.js';
+import { paneTarget, type PaneInfo, type Tmux } from '../core/tmux.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface LaunchPlan {
+  name: string;
+  cwd: string;
+  env: Record<string, string>;
+  unsetEnv: string[];
+  command: string[];
+}
+
+/** What `claude --resume` prints when it cannot find the transcript (seen with 2.1.328). */
+export const NO_CONVERSATION_RE = /No conversation found with session ID:\s*([0-9a-f-]{8,})/i;
+
+/**
+ * Builds the launch of one session on `account`: cwd = the project, the env of SPEC
+ * section 5 built explicitly, and `agent.command agent.args [--resume id]`. Inherited
+ * CLAUDECODE / CLAUDE_CODE_* variables are removed unless agent.env sets them.
+ */
+export function planLaunch(
+  cfg: Config,
+  session: SessionConfig,
+  accountName: string,
+  resumeId: string | null,
+  inherited: Iterable<string> = Object.keys(process.env),
+  env: NodeJS.ProcessEnv = process.env,
+): LaunchPlan {
+  const account = accountByName(cfg, accountName);
+  const agentEnv: Record<string, string> = {
+    // The tmux server may have been started by cron with a bare PATH.
+    ...(env.PATH ? { PATH: env.PATH } : {}),
+    ...cfg.agent.env,
+    CLAUDE_CONFIG_DIR: account.configDir,
+    [ENV_SESSION]: session.name,
+    [ENV_ACCOUNT]: account.name,
+    [ENV_STATE_DIR]: cfg.stateDir,
+    [ENV_PROJECT]: session.projectPath,
+    // So `claude-failover task done` run by the agent finds this config wherever it lives.
+    ...(cfg.file && !cfg.file.includes('#') ? { [ENV_CONFIG]: cfg.file } : {}),
+  };
+  const unset = new Set<string>();
+  for (const name of inherited)
+    if (isForbiddenAgentVar(name) && !(name in cfg.agent.env)) unset.add(name);
+  const bin = findExecutable(cfg.agent.command, env) ?? cfg.agent.command;
+  const command = [bin, ...cfg.agent.args];
+  if (resumeId) command.push('--resume', resumeId);
+  return {
+    name: session.name,
+    cwd: session.projectPath,
+    env: agentEnv,
+    unsetEnv: [...unset].sort(),
+    command,
+  };
+}
+
+/** Names of the variables the tmux server would pass on (its global environment). */
+export async function tmuxGlobalEnvNames(tmux: Tmux): Promise<string[]> {
+  try {
+    const out = await tmux.run(['show-environment', '-g']);
+    return out
+      .split('\n')
+      .map((l) => l.replace(/^-/, '').split('=')[0] ?? '')
+      .filter(Boolean);
+  } catch {
+    return []; // no server yet: it will start with our own env, which the caller covers
+  }
+}
+
+export async function launch(tmux: Tmux, plan: LaunchPlan): Promise<void> {
+  await tmux.newSession({
+    name: plan.name,
+    cwd: plan.cwd,
+    env: plan.env,
+    unsetEnv: plan.unsetEnv,
+    command: plan.command,
+    // Keep the pane when the agent exits, so `watch` can read why (e.g. a missing transcript).
+    remainOnExit: true,
+  });
+}
+
+// Claude Code's input line: `❯` + NBSP (2.x), or the boxed `│ >` of 2025 builds. A bare
+// `> text` is how the conversation shows a past user message, so it does not count.
+const PROMPT_RE = /^\s*(?:│\s*>[\s\u00a0]|❯(?:[\s\u00a0]|$))/;
+const WORKING_RE = /esc to interrupt/i;
+const BLOCKING_SCREENS: Array<[RegExp, string]> = [
+  [
+    /Select login method|Not logged in|Please run \/login|Login expired|Invalid API key|OAuth token has expired/i,
+    'login',
+  ],
+  [/Resume full session as-is|Resume from summary/i, 'resume-dialog'],
+  [
+    /Do you trust the files in this folder|Is this a project you created or one you trust/i,
+    'trust',
+  ],
+  [/Bypass Permissions mode.*accept|Yes, I accept/i, 'bypass-confirm'],
+];
+
+export type PaneScreen =
+  'ready' | 'working' | 'login' | 'resume-dialog' | 'trust' | 'bypass-confirm' | 'unknown';
+
+// A menu row (`❯ 1. Yes, I trust this folder`) carries the glyph but is not the input line.
+const MENU_ROW_RE = /^\s*❯\s*\d+\.\s/;
+
+// An answer from the model: what clears an earlier "Please run /login".
+const ANSWER_RE = /^\s*[●⏺]\s/;
+
+/**
+ * Reads a pane's last lines as a state. A dialog (trust, the resume dialog, the bypass
+ * confirmation) counts only while no input line is drawn below it: once answered, its text
+ * may linger above the prompt. A login error ("Not logged in · Please run /login") counts
+ * until an answer from the model follows it, because Claude Code keeps drawing its input box
+ * under it although nothing can be done without a login. "esc to interrupt" anywhere means a
+ * turn is running (the spinner and footer sit around the input box, always drawn).
+ */
+export function readScreen(lines: readonly string[]): PaneScreen {
+  let blocking: { idx: number; name: PaneScreen } | null = null;
+  let lastPrompt = -1;
+  let lastAnswer = -1;
+  let working = false;
+  lines.forEach((line, idx) => {
+    for (const [re, name] of BLOCKING_SCREENS)
+      if (re.test(line)) blocking = { idx, name: name as PaneScreen };
+    if (WORKING_RE.test(line)) working = true;
+    if (ANSWER_RE.test(line)) lastAnswer = idx;
+    if (PROMPT_RE.test(line) && !MENU_ROW_RE.test(line)) lastPrompt = idx;
+  });
+  const b = blocking as { idx: number; name: PaneScreen } | null;
+  if (b && (b.name === 'login' ? b.idx > lastAnswer : b.idx >= lastPrompt)) return b.name;
+  if (working) return 'working';
+  return lastPrompt >= 0 ? 'ready' : 'unknown';
+}
+
+/** The menu key of "Resume full session as-is" in Claude Code's resume dialog. */
+export function fullResumeKey(lines: readonly string[]): string {
+  return /(\d)\.\s*Resume full session/i.exec(lines.join('\n'))?.[1] ?? '2';
+}
+
+/** The text in the input box (after the prompt glyph), or null when no box is shown. */
+export function inputBoxText(lines: readonly string[]): string | null {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (PROMPT_RE.test(line))
+      return line
+        .replace(PROMPT_RE, '')
+        .replace(/[│\s\u00a0]+$/, '')
+        .trim();
+  }
+  return null;
+}
+
+/** How a prompt typed into a pane was confirmed: Claude Code's hook, or its transcript. */
+export type PromptConfirmation = 'hook' | 'transcript';
+
+export interface TypedPrompt {
+  /** Null when Claude Code never reported the prompt within the deadlines. */
+  confirmedBy: PromptConfirmation | null;
+  /** What was done, in order: paste, enter, enter-again, repaste, cleared. */
+  steps: string[];
+}
+
+/**
+ * Types a prompt into an agent until Claude Code itself reports it taken. What the screen
+ * shows is never the proof: an input box that looks empty may not have been redrawn yet,
+ * and one that cannot be read proves nothing. `confirmed` asks the agent's own reports (the
+ * UserPromptSubmit hook, a user record in the transcript), and each step waits up to
+ * `confirmMs` for it:
+ *
+ * 1. paste the text, pause, Enter (an Enter inside the paste burst is swallowed);
+ * 2. Enter again;
+ * 3. clear the input box and paste again, then Enter; unless the agent is visibly busy with
+ *    an empty box (it took something: typing again could send the task twice), in which
+ *    case it only waits once more.
+ *
+ * A prompt never confirmed is cleared from the box, so it cannot go in later by accident,
+ * and the caller keeps the task in flight for the next run.
+ */
+export async function typePrompt(
+  tmux: Tmux,
+  session: string,
+  text: string,
+  confirmed: () => Promise<PromptConfirmation | null> | PromptConfirmation | null,
+  opts: { confirmMs: number },
+): Promise<TypedPrompt> {
+  const steps: string[] = [];
+  const wait = async (): Promise<PromptConfirmation | null> => {
+    const until = Date.now() + opts.confirmMs;
+    for (;;) {
+      const by = await confirmed();
+      if (by || Date.now() >= until) return by;
+      await sleep(150);
+    }
+  };
+  const pasteAndEnter = async () => {
+    await tmux.pasteText(session, text, { enter: false });
+    await sleep(200);
+    await tmux.sendKeys(session, ['Enter']);
+  };
+  steps.push('paste', 'enter');
+  await pasteAndEnter();
+  let by = await wait();
+  if (by) return { confirmedBy: by, steps };
+  steps.push('enter-again');
+  await tmux.sendKeys(session, ['Enter']);
+  by = await wait();
+  if (by) return { confirmedBy: by, steps };
+  const lines = await tmux.capturePane(session, 30).catch(() => [] as string[]);
+  const box = inputBoxText(lines);
+  if (readScreen(lines) === 'working' && !box) {
+    steps.push('wait-busy');
+    by = await wait();
+  } else {
+    steps.push('repaste');
+    await tmux.sendKeys(session, ['C-u']);
+    await sleep(100);
+    await pasteAndEnter();
+    by = await wait();
+  }
+  if (by) return { confirmedBy: by, steps };
+  steps.push('cleared');
+  await tmux.sendKeys(session, ['C-u']).catch(() => undefined);
+  return { confirmedBy: null, steps };
+}
+
+/**
+ * Whether a just-launched agent may be typed into, by its own account of itself: the
+ * `SessionStart` hook since the launch (required when our hooks are installed for the
+ * account) and, where Claude Code keeps its session registry, the status `idle` there.
+ */
+export interface ReadinessProbe {
+  /** The agent reported itself started (SessionStart since the launch). */
+  started: () => boolean;
+  /** Our hooks are installed, so a missing SessionStart means "not yet", never "no hooks". */
+  hooksInstalled: boolean;
+  /** The registry status of the pane's process, when Claude Code writes one. */
+  registryStatus?: (pid: number) => string | null;
+}
+
+/**
+ * Waits until the agent is ready to be typed into (or shows a blocking screen, or dies).
+ * Ready means: the pane shows the empty prompt, its SessionStart hook has come (when our
+ * hooks are installed), and its registry entry, where there is one, says `idle`. At the deadline it
+ * returns the screen as it is; a pane that looks ready without the hook's word is then
+ * reported as `unknown`, never as ready.
+ */
+export async function waitReady(
+  tmux: Tmux,
+  session: string,
+  timeoutMs: number,
+  probe?: ReadinessProbe,
+): Promise<{ screen: PaneScreen | 'dead'; lines: string[] }> {
+  const deadline = Date.now() + timeoutMs;
+  let lines: string[] = [];
+  for (;;) {
+    const pane = (await tmux.sessions()).get(session);
+    if (!paneRunsAgent(pane)) {
+      lines = pane ? await tmux.capturePane(session, 40).catch(() => []) : [];
+      return { screen: 'dead', lines };
+    }
+    lines = await tmux.capturePane(session, 40);
+    const screen = readScreen(lines);
+    if (screen !== 'ready' && screen !== 'working' && screen !== 'unknown')
+      return { screen, lines };
+    if (screen === 'ready') {
+      const started = !probe?.hooksInstalled || probe.started();
+      const pid = pane!.pid;
+      const registry = pid !== null ? (probe?.registryStatus?.(pid) ?? null) : null;
+      if (started && (registry === null || registry === 'idle')) return { screen: 'ready', lines };
+    }
+    if (Date.now() > deadline) return { screen: screen === 'ready' ? 'unknown' : screen, lines };
+    await sleep(150);
+  }
+}
+
+export type StopOutcome = 'absent' | 'graceful' | 'killed';
+
+/**
+ * Stops an agent: gracefully first (interrupt, then `/exit`, then Ctrl-C twice), and kills
+ * the tmux session after `timeoutMs`. Returns how it ended.
+ */
+export async function stopAgent(
+  tmux: Tmux,
+  session: string,
+  timeoutMs: number,
+): Promise<StopOutcome> {
+  return (await stopAgents(tmux, [session], timeoutMs)).get(session)!;
+}
+
+/**
+ * Stops several agents together, each as `stopAgent` does. Each step goes to every pane in
+ * one tmux invocation and one `list-panes` per round watches them all, so stopping 20 costs
+ * about what stopping one does.
+ */
+export async function stopAgents(
+  tmux: Tmux,
+  sessions: readonly string[],
+  timeoutMs: number,
+): Promise<Map<string, StopOutcome>> {
+  const result = new Map<string, StopOutcome>();
+  const panes = await tmux.sessions();
+  const present = [...new Set(sessions)].filter((s) => panes.has(s));
+  for (const s of sessions) if (!panes.has(s)) result.set(s, 'absent');
+  const running = (now: Map<string, PaneInfo>) => present.filter((s) => paneRunsAgent(now.get(s)));
+  let live = running(panes);
+  const waitGone = async (ms: number) => {
+    const until = Date.now() + ms;
+    for (;;) {
+      live = running(await tmux.sessions());
+      if (!live.length || Date.now() >= until) return;
+      await sleep(100);
+    }
+  };
+  const keys = (targets: string[], key: string) =>
+    tmux.runEach(targets, (s) => ['send-keys', '-t', paneTarget(s), key]);
+  const stopGracefully = async () => {
+    await keys(live, 'Escape');
+    await sleep(100);
+    await keys(live, 'C-u');
+    // Typed again after a failure, so the line is cleared first: never `/exit/exit`.
+    await tmux.runEach(
+      live,
+      (s) => ['send-keys', '-l', '-t', paneTarget(s), '--', '/exit'],
+      async (s) => {
+        await tmux.sendKeys(s, ['C-u']);
+        await tmux.sendLiteral(s, '/exit');
+      },
+    );
+    await sleep(150);
+    await keys(live, 'Enter');
+    await waitGone(timeoutMs / 2);
+    if (live.length) {
+      await keys(live, 'C-c');
+      await sleep(100);
+      await keys(live, 'C-c');
+      await waitGone(timeoutMs / 2);
+    }
+  };
+  if (live.length) {
+    try {
+      await stopGracefully();
+    } catch {
+      // tmux failed us midway: whatever is still running is killed with its session.
+    }
+    for (const s of live) result.set(s, 'killed');
+  }
+  for (const s of present) if (!result.has(s)) result.set(s, 'graceful');
+  await tmux.runEach(
+    present,
+    (s) => ['kill-session', '-t', `=${s}`],
+    (s) => tmux.killSession(s),
+  );
+  return result;
+}
+
+/** Whether this configuration's agent knows `--resume` (anything Claude-like does). */
+export function canResume(cfg: Config): boolean {
+  return !cfg.agent.args.includes('--no-session-persistence');
+}

@@ -1,0 +1,100 @@
+/** The human rendering of `status`: tables of accounts, sessions and queues. */
+import type { Output } from '../core/output.js';
+import type { StatusReport } from './status.js';
+import { formatDuration } from '../core/units.js';
+
+function when(iso: string | null, now: string): string {
+  if (!iso) return '-';
+  const ms = Date.parse(iso) - Date.parse(now);
+  return ms >= 0 ? `in ${formatDuration(ms)}` : `${formatDuration(-ms)} ago`;
+}
+
+export async function renderStatus(r: StatusReport, out: Output): Promise<string> {
+  const { default: Table } = await import('cli-table3');
+  const c = out.stdoutColor;
+  const table = (head: string[]) =>
+    new Table({
+      head: head.map((h) => c.bold(h)),
+      style: { head: [], border: [] },
+      wordWrap: false,
+      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    });
+
+  const stateColor = (s: string) =>
+    s === 'available' || s === 'idle' || s === 'working'
+      ? c.green(s)
+      : s === 'exhausted' || s === 'starting' || s === 'stopped'
+        ? c.yellow(s)
+        : s === 'disabled'
+          ? c.dim(s)
+          : c.red(s);
+
+  const lines: string[] = [];
+  lines.push(
+    `${c.bold('active account:')} ${r.activeAccount}` +
+      (r.cooldownUntil ? `  (swap cooldown until ${r.cooldownUntil})` : ''),
+  );
+
+  const accounts = table(['account', 'prio', 'status', 'until', '5h', '7d']);
+  for (const a of r.accounts) {
+    const pct = (w: { usedPercentage: number } | null | undefined) =>
+      w ? `${Math.round(w.usedPercentage)}%` : '-';
+    accounts.push([
+      a.name + (a.name === r.activeAccount ? ' *' : ''),
+      String(a.priority),
+      stateColor(a.status),
+      a.status === 'exhausted' ? when(a.exhaustedUntil, r.now) : '-',
+      pct(a.usage?.fiveHour),
+      pct(a.usage?.sevenDay),
+    ]);
+  }
+  lines.push(accounts.toString());
+
+  if (r.sessions.length) {
+    const sessions = table([
+      'session',
+      'project',
+      'account',
+      'state',
+      'task',
+      'restarts',
+      'claude session',
+    ]);
+    for (const s of r.sessions) {
+      sessions.push([
+        s.name,
+        s.project,
+        s.account ?? '-',
+        stateColor(s.state),
+        s.task ?? '-',
+        String(s.restarts),
+        s.claudeSessionId ?? '-',
+      ]);
+    }
+    lines.push(sessions.toString());
+  }
+
+  if (r.queues.length) {
+    const queues = table(['project', 'pending', 'dispatched', 'done', 'failed']);
+    for (const q of r.queues)
+      queues.push([
+        q.project,
+        String(q.pending),
+        String(q.dispatched),
+        String(q.done),
+        String(q.failed),
+      ]);
+    lines.push(queues.toString());
+  }
+
+  if (r.lastSwap) {
+    const s = r.lastSwap;
+    lines.push(
+      `${c.bold('last swap:')} ${s.from ?? '-'} -> ${s.to ?? '-'} ${when(s.at, r.now)} (${s.outcome}; ${s.reason})`,
+    );
+  } else {
+    lines.push(`${c.bold('last swap:')} none`);
+  }
+  for (const w of r.warnings) lines.push(`${c.yellow('warning:')} ${w}`);
+  return lines.join('\n');
+}
