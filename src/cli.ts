@@ -2,14 +2,12 @@
  * The command registry. Each action lazily imports its command module, so start-up only
  * pays for what runs. Commands return data or throw CliError; only `main` picks the exit code.
  */
+import { VERSION } from './lib/core/version.js';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT } from './lib/core/errors.js';
 import { Output } from './lib/core/output.js';
 import { redact } from './lib/core/redact.js';
 import type { GlobalOptions } from './lib/core/context.js';
-
-declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
 type Runner = (args: unknown[], globals: GlobalOptions, out: Output) => Promise<number | void>;
 

@@ -8,13 +8,14 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DISPATCH_PROMPT } from '../src/lib/core/config.js';
-import { cliArgv, cliCommand, renderPrompt } from '../src/lib/dispatch/prompt.js';
+import { cliArgv } from '../src/lib/core/package-root.js';
+import { cliCommand, renderPrompt } from '../src/lib/dispatch/prompt.js';
 import {
   agentShell,
   lookUpInLoginShell,
   promptCommands,
 } from '../src/lib/dispatch/prompt-command.js';
-import { shellWords } from '../src/lib/core/shell-words.js';
+import { shellWords } from '../src/lib/core/shell.js';
 import { BIN, ROOT, loginResetHome, sandboxConfig, writeConfig } from './helpers/env.js';
 
 const vars = { taskPath: '/q/inbox/a.md', taskId: 'a', project: 'api', session: 'ccl-0' };

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fullResumeKey, readScreen } from '../src/lib/agents/agent.js';
+import { fullResumeKey, readScreen } from '../src/lib/agents/screens.js';
 import { createClassifier } from '../src/lib/quota/index.js';
 import { ROOT } from './helpers/env.js';
 

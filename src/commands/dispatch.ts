@@ -1,7 +1,7 @@
 import { createContext, type GlobalOptions } from '../lib/core/context.js';
 import { runDispatch } from '../lib/dispatch/dispatch.js';
 import type { Output } from '../lib/core/output.js';
-import { showId } from '../lib/dispatch/prompt.js';
+import { showId } from '../lib/core/shell.js';
 
 /** `dispatch [--dry-run]`: exit 1 when a prompt was not confirmed by Claude Code, else 0. */
 export async function dispatch(

@@ -1,4 +1,5 @@
 import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import { textTable } from '../lib/core/table.js';
 import type { Output } from '../lib/core/output.js';
 import { listSessions, startSessions, stopSessions } from '../lib/agents/sessions.js';
 
@@ -15,12 +16,14 @@ export async function session(
     const rows = await listSessions(ctx, names);
     if (globals.json) out.printJson({ sessions: rows });
     else {
-      const { default: Table } = await import('cli-table3');
-      const t = new Table({
-        head: ['session', 'account', 'state', 'pid', 'cwd', 'claude session'],
-        style: { head: [], border: [] },
-        chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-      });
+      const t = await textTable(out, [
+        'session',
+        'account',
+        'state',
+        'pid',
+        'cwd',
+        'claude session',
+      ]);
       for (const r of rows)
         t.push([
           r.name,

@@ -4,7 +4,7 @@ import { createContext, type GlobalOptions } from '../lib/core/context.js';
 import { UsageError } from '../lib/core/errors.js';
 import { run } from '../lib/core/exec.js';
 import type { Output } from '../lib/core/output.js';
-import { shellQuote } from '../lib/ops/setup.js';
+import { shQuote } from '../lib/core/shell.js';
 import { tickCommand } from '../lib/schedule/timer-command.js';
 import {
   DEFAULT_EVERY_MS,
@@ -48,8 +48,7 @@ async function systemctl(
   return 'ran';
 }
 
-const commandLine = (steps: string[][]) =>
-  steps.map((s) => s.map(shellQuote).join(' ')).join(' && ');
+const commandLine = (steps: string[][]) => steps.map((s) => s.map(shQuote).join(' ')).join(' && ');
 
 export async function systemd(
   verb: SystemdVerb,
@@ -114,7 +113,7 @@ export async function systemd(
   const result = installUnits(units, dir, user);
   const steps = systemctlSteps('install', user);
   const outcome = await systemctl(steps, opts, out);
-  const linger = user ? `loginctl enable-linger ${shellQuote(os.userInfo().username)}` : null;
+  const linger = user ? `loginctl enable-linger ${shQuote(os.userInfo().username)}` : null;
   if (globals.json) {
     out.printJson({
       ...result,

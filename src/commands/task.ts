@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createContext, type GlobalOptions } from '../lib/core/context.js';
 import { UsageError } from '../lib/core/errors.js';
+import { textTable } from '../lib/core/table.js';
 import type { Output } from '../lib/core/output.js';
-import { showId } from '../lib/dispatch/prompt.js';
+import { showId } from '../lib/core/shell.js';
 import {
   addTask,
   completeTask,
@@ -80,13 +81,7 @@ export async function taskList(
     out.print('no tasks');
     return 0;
   }
-  const { default: Table } = await import('cli-table3');
-  const t = new Table({
-    head: ['project', 'task', 'state', 'prio', 'session', 'detail'],
-    style: { head: [], border: [] },
-    wordWrap: false,
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
+  const t = await textTable(out, ['project', 'task', 'state', 'prio', 'session', 'detail']);
   for (const x of tasks) {
     const detail =
       x.state === 'dispatched'

@@ -36,14 +36,14 @@
  * `/sim print TEXT` (pane only: no hook, no transcript), `/sim limit TEXT`,
  * `/sim error500 N`, `/sim sleep MS`, `/sim crash CODE`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runShellCommand } from '../lib/core/shell-command.js';
-import { readShellWord } from '../lib/core/shell-words.js';
+import { readShellWord, runShellCommand } from '../lib/core/shell.js';
 import { processAlive } from '../lib/claude/registry.js';
 import { encodeProjectDir } from '../lib/claude/transcript-path.js';
 
@@ -51,7 +51,6 @@ const VERSION = '2.1.328-sim';
 const NBSP = '\u00a0';
 const PASTE_START = '\u001b[200~';
 const PASTE_END = '\u001b[201~';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) ? Number(v) : d);
 
 const env = process.env;

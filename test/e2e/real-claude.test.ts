@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inputBoxText, NO_CONVERSATION_RE, readScreen } from '../../src/lib/agents/agent.js';
+import { inputBoxText, NO_CONVERSATION_RE, readScreen } from '../../src/lib/agents/screens.js';
 import { deliverPrompt } from '../helpers/type-prompt.js';
 import { readSignals, updateAgentStatus } from '../../src/lib/claude/signals.js';
 import { StateStore } from '../../src/lib/core/state.js';

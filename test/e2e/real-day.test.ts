@@ -17,8 +17,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inputBoxText } from '../../src/lib/agents/agent.js';
-import { cliCommand, shellQuote } from '../../src/lib/dispatch/prompt.js';
+import { inputBoxText } from '../../src/lib/agents/screens.js';
+import { bashQuote } from '../../src/lib/core/shell.js';
+import { cliCommand } from '../../src/lib/dispatch/prompt.js';
 import { startHttpSink, type HttpSink } from '../helpers/http-sink.js';
 import {
   agentStatus,
@@ -45,7 +46,7 @@ type Json = Record<string, unknown>;
 // The default dispatch.prompt: `... run: {cli} task done -- {taskId}`, where {cli} is the
 // absolute node and CLI script of this install, because Claude Code's Bash tool runs in a
 // login-shell snapshot whose PATH need not have claude-failover.
-const doneCommand = (id: string) => `${cliCommand()} task done -- ${shellQuote(id)}`;
+const doneCommand = (id: string) => `${cliCommand()} task done -- ${bashQuote(id)}`;
 
 let sb: RealSandbox;
 let sink: HttpSink;

@@ -4,7 +4,7 @@
  * hook and no transcript, so the product's confirmed delivery, `typePrompt` in
  * src/lib/agents/agent.ts, cannot be used for it). Returns false when the text never left the box.
  */
-import { inputBoxText } from '../../src/lib/agents/agent.js';
+import { inputBoxText } from '../../src/lib/agents/screens.js';
 import type { Tmux } from '../../src/lib/core/tmux.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

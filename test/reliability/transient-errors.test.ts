@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readScreen } from '../../src/lib/agents/agent.js';
+import { readScreen } from '../../src/lib/agents/screens.js';
 import { deliverPrompt } from '../helpers/type-prompt.js';
 import { readEvents } from '../../src/lib/core/events.js';
 import { readSignals } from '../../src/lib/claude/signals.js';

@@ -2,6 +2,7 @@
  * One agent in one tmux session: how it is launched (SPEC section 5), how text reaches it,
  * how we tell it is ready, and how it is stopped.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { accountByName, type Config, type SessionConfig } from '../core/config.js';
 import {
   ENV_ACCOUNT,
@@ -12,10 +13,9 @@ import {
   isForbiddenAgentVar,
 } from '../core/env-names.js';
 import { findExecutable } from '../core/exec.js';
-import { paneRunsAgent } from '../ops/status.js';
+import { paneRunsAgent } from './screens.js';
 import { paneTarget, type PaneInfo, type Tmux } from '../core/tmux.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { inputBoxText, readScreen, type PaneScreen } from './screens.js';
 
 export interface LaunchPlan {
   name: string;
@@ -24,9 +24,6 @@ export interface LaunchPlan {
   unsetEnv: string[];
   command: string[];
 }
-
-/** What `claude --resume` prints when it cannot find the transcript (seen with 2.1.328). */
-export const NO_CONVERSATION_RE = /No conversation found with session ID:\s*([0-9a-f-]{8,})/i;
 
 /**
  * Builds the launch of one session on `account`: cwd = the project, the env of SPEC
@@ -92,76 +89,6 @@ export async function launch(tmux: Tmux, plan: LaunchPlan): Promise<void> {
     // Keep the pane when the agent exits, so `watch` can read why (e.g. a missing transcript).
     remainOnExit: true,
   });
-}
-
-// Claude Code's input line: `❯` + NBSP (2.x), or the boxed `│ >` of 2025 builds. A bare
-// `> text` is how the conversation shows a past user message, so it does not count.
-const PROMPT_RE = /^\s*(?:│\s*>[\s\u00a0]|❯(?:[\s\u00a0]|$))/;
-const WORKING_RE = /esc to interrupt/i;
-const BLOCKING_SCREENS: Array<[RegExp, string]> = [
-  [
-    /Select login method|Not logged in|Please run \/login|Login expired|Invalid API key|OAuth token has expired/i,
-    'login',
-  ],
-  [/Resume full session as-is|Resume from summary/i, 'resume-dialog'],
-  [
-    /Do you trust the files in this folder|Is this a project you created or one you trust/i,
-    'trust',
-  ],
-  [/Bypass Permissions mode.*accept|Yes, I accept/i, 'bypass-confirm'],
-];
-
-export type PaneScreen =
-  'ready' | 'working' | 'login' | 'resume-dialog' | 'trust' | 'bypass-confirm' | 'unknown';
-
-// A menu row (`❯ 1. Yes, I trust this folder`) carries the glyph but is not the input line.
-const MENU_ROW_RE = /^\s*❯\s*\d+\.\s/;
-
-// An answer from the model: what clears an earlier "Please run /login".
-const ANSWER_RE = /^\s*[●⏺]\s/;
-
-/**
- * Reads a pane's last lines as a state. A dialog (trust, the resume dialog, the bypass
- * confirmation) counts only while no input line is drawn below it: once answered, its text
- * may linger above the prompt. A login error ("Not logged in · Please run /login") counts
- * until an answer from the model follows it, because Claude Code keeps drawing its input box
- * under it although nothing can be done without a login. "esc to interrupt" anywhere means a
- * turn is running (the spinner and footer sit around the input box, always drawn).
- */
-export function readScreen(lines: readonly string[]): PaneScreen {
-  let blocking: { idx: number; name: PaneScreen } | null = null;
-  let lastPrompt = -1;
-  let lastAnswer = -1;
-  let working = false;
-  lines.forEach((line, idx) => {
-    for (const [re, name] of BLOCKING_SCREENS)
-      if (re.test(line)) blocking = { idx, name: name as PaneScreen };
-    if (WORKING_RE.test(line)) working = true;
-    if (ANSWER_RE.test(line)) lastAnswer = idx;
-    if (PROMPT_RE.test(line) && !MENU_ROW_RE.test(line)) lastPrompt = idx;
-  });
-  const b = blocking as { idx: number; name: PaneScreen } | null;
-  if (b && (b.name === 'login' ? b.idx > lastAnswer : b.idx >= lastPrompt)) return b.name;
-  if (working) return 'working';
-  return lastPrompt >= 0 ? 'ready' : 'unknown';
-}
-
-/** The menu key of "Resume full session as-is" in Claude Code's resume dialog. */
-export function fullResumeKey(lines: readonly string[]): string {
-  return /(\d)\.\s*Resume full session/i.exec(lines.join('\n'))?.[1] ?? '2';
-}
-
-/** The text in the input box (after the prompt glyph), or null when no box is shown. */
-export function inputBoxText(lines: readonly string[]): string | null {
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    if (PROMPT_RE.test(line))
-      return line
-        .replace(PROMPT_RE, '')
-        .replace(/[│\s\u00a0]+$/, '')
-        .trim();
-  }
-  return null;
 }
 
 /** How a prompt typed into a pane was confirmed: Claude Code's hook, or its transcript. */

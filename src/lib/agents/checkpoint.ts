@@ -19,7 +19,7 @@ import { listDispatchMarkers, queuePaths } from '../queue/files.js';
 import { redact, snippet } from '../core/redact.js';
 import { activeAccount, selectSessions } from './sessions.js';
 import type { State } from '../core/state-schema.js';
-import { paneRunsAgent } from '../ops/status.js';
+import { paneRunsAgent } from './screens.js';
 import type { PaneInfo } from '../core/tmux.js';
 import { scanTranscriptTail, type ToolCall } from '../claude/transcript.js';
 import { locateSessionTranscript, type TranscriptSource } from '../claude/transcript-find.js';

@@ -8,13 +8,13 @@
 import fs from 'node:fs';
 import { acceptsWork, accountCondition, type AccountCondition } from '../accounts/condition.js';
 import { readAgentStatus, type AgentStatus } from '../queue/status-file.js';
-import { readScreen } from './agent.js';
+import { readScreen } from './screens.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { listDispatchMarkers, type DispatchMarker } from '../queue/files.js';
 import { activeAccount } from './sessions.js';
 import type { State } from '../core/state-schema.js';
-import { paneRunsAgent } from '../ops/status.js';
+import { paneRunsAgent } from './screens.js';
 import type { PaneInfo } from '../core/tmux.js';
 
 export interface SessionIdleness {

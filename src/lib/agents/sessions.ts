@@ -1,16 +1,8 @@
 /** `session start|stop|restart|list`: the configured sessions on the active account. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readAgentStatus } from '../queue/status-file.js';
-import {
-  launch,
-  NO_CONVERSATION_RE,
-  planLaunch,
-  fullResumeKey,
-  readScreen,
-  stopAgents,
-  tmuxGlobalEnvNames,
-  waitReady,
-  type PaneScreen,
-} from './agent.js';
+import { launch, planLaunch, stopAgents, tmuxGlobalEnvNames, waitReady } from './agent.js';
+import { NO_CONVERSATION_RE, fullResumeKey, readScreen, type PaneScreen } from './screens.js';
 import { accountByName, defaultActiveAccount, type SessionConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
@@ -19,10 +11,9 @@ import { sessionState, type State } from '../core/state-schema.js';
 import { reachableTranscript } from '../claude/transcript-path.js';
 import { readRegistryEntry, registryHolders } from '../claude/registry.js';
 import { hooksInstalled, readSignals } from '../claude/signals.js';
-import { paneRunsAgent, sessionRunState, type SessionRunState } from '../ops/status.js';
+import { sessionRunState, type SessionRunState } from './screens.js';
+import { paneRunsAgent } from './screens.js';
 import type { PaneInfo } from '../core/tmux.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The configured sessions named (all when none are); an unknown name is a usage error. */
 export function selectSessions(ctx: Context, names: readonly string[]): SessionConfig[] {

@@ -9,7 +9,7 @@ import { appendEvent } from '../core/events.js';
 import { readFileIfExists } from '../core/fs-atomic.js';
 import { promptFingerprint } from './prompt-fingerprint.js';
 import { redact } from '../core/redact.js';
-import { runShellCommand } from '../core/shell-command.js';
+import { runShellCommand } from '../core/shell.js';
 import { appendSignal, updateAgentStatus, writeUsage, type UsageWindow } from './signals.js';
 import * as z from '../core/zod.js';
 

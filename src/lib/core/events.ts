@@ -42,6 +42,16 @@ export function appendEvent(
   return record;
 }
 
+/** Appends one event stamped by the context's clock (log only; `emit` in notify also notifies). */
+export function logEvent(
+  ctx: { config: { stateDir: string }; clock: { now(): Date } },
+  event: string,
+  fields: Record<string, unknown> = {},
+  level: EventLevel = 'info',
+): void {
+  appendEvent(ctx.config.stateDir, event, fields, { level, now: ctx.clock.now() });
+}
+
 /** Reads the events log; lines that do not parse (a torn tail, say) are skipped. */
 export function readEvents(stateDir: string): EventRecord[] {
   let text: string;

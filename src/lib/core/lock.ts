@@ -3,6 +3,7 @@
  * count, and stale-lock takeover after `lock.staleAfter`. Every process must use the same
  * `stale` and `update` values, so they come from the config only.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type lockfileApi from 'proper-lockfile';
 import { LockBusyError } from './errors.js';
 
@@ -14,8 +15,6 @@ export interface LockOptions {
   /** What the lock protects, for the error message. */
   what?: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Loaded on first use: it pulls in graceful-fs, which read-only commands do not need.
 let lockfilePromise: Promise<typeof lockfileApi> | undefined;

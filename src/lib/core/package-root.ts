@@ -31,3 +31,20 @@ export function packageRoot(): string {
 export function packageFile(...parts: string[]): string {
   return path.join(packageRoot(), ...parts);
 }
+
+/**
+ * The argv that runs this install's CLI without a PATH lookup: the node running us
+ * (`process.execPath`, absolute, whichever version manager put it there) and the real path
+ * of the package's `bin/claude-failover.js` (an `npm link`ed or globally installed bin is a
+ * symlink to it).
+ */
+export function cliArgv(): [node: string, script: string] {
+  const script = packageFile('bin', 'claude-failover.js');
+  let real = script;
+  try {
+    real = fs.realpathSync(script);
+  } catch {
+    // Not there (a bundle moved without its bin/): the path still says what was meant.
+  }
+  return [process.execPath, real];
+}

@@ -2,6 +2,7 @@
  * The tmux layer: every tmux call goes through here, on a private server (`-L socket`) when
  * one is configured. Text for an agent goes in literally through a paste buffer, never a shell.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { ExternalCommandError } from './errors.js';
 import { run } from './exec.js';
@@ -52,8 +53,6 @@ const ANSI_RE =
 export function stripAnsi(text: string): string {
   return text.replace(ANSI_RE, '');
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const stderrOf = (err: unknown) =>
   err instanceof ExternalCommandError ? err.stderr || err.message : '';

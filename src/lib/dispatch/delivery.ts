@@ -20,7 +20,7 @@ import { normalizePrompt, promptFingerprint } from '../claude/prompt-fingerprint
 import { renderPrompt } from './prompt.js';
 import { readSignals } from '../claude/signals.js';
 import { sessionState, type State, type Undelivered } from '../core/state-schema.js';
-import { paneRunsAgent } from '../ops/status.js';
+import { paneRunsAgent } from '../agents/screens.js';
 import { parseTranscriptLine, readLinesFromEnd } from '../claude/transcript.js';
 import { candidateDirs, locateSessionTranscript } from '../claude/transcript-find.js';
 

@@ -33,7 +33,7 @@ import {
   sendTaskPrompt,
   type TaskPromptJob,
 } from './delivery.js';
-import { appendEvent, type EventLevel } from '../core/events.js';
+import { logEvent } from '../core/events.js';
 import { ensurePrivateDir } from '../core/fs-atomic.js';
 import { inspectTaskFile, TaskFileError } from '../queue/front-matter.js';
 import {
@@ -138,10 +138,6 @@ export interface DispatchReport {
 /** The claim of a session while a dispatcher hands it a task (see the header). */
 export function sessionClaimPath(stateDir: string, session: string): string {
   return path.join(stateDir, 'dispatch', session);
-}
-
-function event(ctx: Context, name: string, fields: Record<string, unknown>, level?: EventLevel) {
-  appendEvent(ctx.config.stateDir, name, fields, { level, now: ctx.clock.now() });
 }
 
 /** A project's pending tasks in order, each handed to at most one session per run. */
@@ -403,7 +399,7 @@ async function redeliver(
     )();
     if (late) {
       await clearUndelivered(ctx, session.name, record.task);
-      event(ctx, 'task.delivered', {
+      logEvent(ctx, 'task.delivered', {
         task: record.task,
         project: run.project.name,
         session: session.name,
@@ -423,7 +419,7 @@ async function redeliver(
           : (prev ?? null),
       );
       const reason = `Claude Code never confirmed the prompt in ${record.tries} tries: back in the queue for any session`;
-      event(
+      logEvent(
         ctx,
         'task.released',
         { task: record.task, project: run.project.name, session: session.name, reason },
@@ -528,7 +524,7 @@ async function handOut(
         task: t.id,
         updatedAt: dispatchedAt,
       }));
-      event(ctx, 'task.dispatched', {
+      logEvent(ctx, 'task.dispatched', {
         task: t.id,
         project: project.name,
         session: session.name,

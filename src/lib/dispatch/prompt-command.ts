@@ -13,8 +13,9 @@ import type { Config, SessionConfig } from '../core/config.js';
 import { ENV_ACCOUNT } from '../core/env-names.js';
 import { ExternalCommandError } from '../core/errors.js';
 import { findExecutable, run } from '../core/exec.js';
-import { cliArgv, renderPrompt, shellQuote } from './prompt.js';
-import { shellWords } from '../core/shell-words.js';
+import { cliArgv } from '../core/package-root.js';
+import { bashQuote, shellWords } from '../core/shell.js';
+import { renderPrompt } from './prompt.js';
 
 /** What runs `task done` (or `task fail`) in a template: this install's `{cli}`, or a word. */
 export type PromptCommand = { kind: 'cli'; argv: string[] } | { kind: 'word'; word: string };
@@ -232,8 +233,8 @@ async function checkCommand(
   const where = keys.join(', ');
   let word = cmd.kind === 'cli' ? cmd.argv[0]! : cmd.word;
   // A plain word in quotes the way doctor writes commands; any other already is quoted.
-  const quoted = (w: string) => (shellQuote(w) === w ? `'${w}'` : shellQuote(w));
-  const shown = cmd.kind === 'cli' ? `{cli} (${cmd.argv.map(shellQuote).join(' ')})` : quoted(word);
+  const quoted = (w: string) => (bashQuote(w) === w ? `'${w}'` : bashQuote(w));
+  const shown = cmd.kind === 'cli' ? `{cli} (${cmd.argv.map(bashQuote).join(' ')})` : quoted(word);
   // `~/bin/x` is the home's; other expansions ($VAR, `...`) are left to the shell, unchecked.
   if (cmd.kind === 'word' && /^~(?:\/|$)/.test(word) && launch.env.HOME)
     word = launch.env.HOME + word.slice(1);

@@ -232,6 +232,16 @@ function dropFields(e: OutboxEntry, reason: string): Record<string, unknown> {
   };
 }
 
+/** `emit` at the context's clock with a level: how the swap and watch steps report. */
+export function notifyEvent(
+  ctx: Context,
+  event: string,
+  fields: Record<string, unknown>,
+  level: EventLevel = 'info',
+): Promise<EventRecord> {
+  return emit(ctx, event, fields, { level });
+}
+
 /**
  * Records `event` in events.jsonl and, when `notify.events` lists it, delivers it to every
  * configured sink. Resolves to the recorded (redacted) event. Never throws.

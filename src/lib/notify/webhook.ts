@@ -3,6 +3,7 @@
  * (an Authorization token, say) and the URL's path (Slack and Discord put their secret
  * there) never reach a log.
  */
+import { VERSION } from '../core/version.js';
 import type { Config } from '../core/config.js';
 import {
   bodyText,
@@ -13,9 +14,6 @@ import {
   type Payload,
   type SinkResult,
 } from './sink.js';
-
-declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
 export type WebhookConfig = NonNullable<Config['notify']['webhook']>;
 

@@ -5,6 +5,7 @@
  * dispatch them, makes the active account hit its usage limit, and shows the swap and the
  * resumed sessions finishing their work on the backup account.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,8 +39,6 @@ export interface DemoResult {
   statusText: string;
   durationMs: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const SESSIONS = ['demo-0', 'demo-1', 'demo-2'];
 const TASKS: Array<[string, string]> = [

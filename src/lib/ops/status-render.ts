@@ -1,6 +1,7 @@
 /** The human rendering of `status`: tables of accounts, sessions and queues. */
 import type { Output } from '../core/output.js';
 import type { StatusReport } from './status.js';
+import { textTable } from '../core/table.js';
 import { formatDuration } from '../core/units.js';
 
 function when(iso: string | null, now: string): string {
@@ -10,15 +11,8 @@ function when(iso: string | null, now: string): string {
 }
 
 export async function renderStatus(r: StatusReport, out: Output): Promise<string> {
-  const { default: Table } = await import('cli-table3');
   const c = out.stdoutColor;
-  const table = (head: string[]) =>
-    new Table({
-      head: head.map((h) => c.bold(h)),
-      style: { head: [], border: [] },
-      wordWrap: false,
-      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    });
+  const table = (head: string[]) => textTable(out, head);
 
   const stateColor = (s: string) =>
     s === 'available' || s === 'idle' || s === 'working'
@@ -35,7 +29,7 @@ export async function renderStatus(r: StatusReport, out: Output): Promise<string
       (r.cooldownUntil ? `  (swap cooldown until ${r.cooldownUntil})` : ''),
   );
 
-  const accounts = table(['account', 'prio', 'status', 'until', '5h', '7d']);
+  const accounts = await table(['account', 'prio', 'status', 'until', '5h', '7d']);
   for (const a of r.accounts) {
     const pct = (w: { usedPercentage: number } | null | undefined) =>
       w ? `${Math.round(w.usedPercentage)}%` : '-';
@@ -51,7 +45,7 @@ export async function renderStatus(r: StatusReport, out: Output): Promise<string
   lines.push(accounts.toString());
 
   if (r.sessions.length) {
-    const sessions = table([
+    const sessions = await table([
       'session',
       'project',
       'account',
@@ -75,7 +69,7 @@ export async function renderStatus(r: StatusReport, out: Output): Promise<string
   }
 
   if (r.queues.length) {
-    const queues = table(['project', 'pending', 'dispatched', 'done', 'failed']);
+    const queues = await table(['project', 'pending', 'dispatched', 'done', 'failed']);
     for (const q of r.queues)
       queues.push([
         q.project,

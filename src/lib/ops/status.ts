@@ -5,11 +5,11 @@ import type { Context } from '../core/context.js';
 import { accountCondition, type AccountCondition } from '../accounts/condition.js';
 import { countQueue, listDispatchMarkers, type QueueCounts } from '../queue/files.js';
 import type { AccountUsage } from '../claude/signals.js';
-import type { AccountState, SessionState, State, SwapRecord } from '../core/state-schema.js';
+import type { AccountState, State, SwapRecord } from '../core/state-schema.js';
 import type { PaneInfo } from '../core/tmux.js';
+import { sessionRunState, type SessionRunState } from '../agents/screens.js';
 
 export type AccountStatus = 'available' | 'exhausted' | 'auth-error' | 'disabled';
-export type SessionRunState = 'idle' | 'working' | 'dead' | 'stopped' | 'degraded' | 'starting';
 
 export interface StatusReport {
   now: string;
@@ -41,36 +41,12 @@ export interface StatusReport {
   warnings: string[];
 }
 
-const SHELLS = new Set(['bash', 'sh', 'zsh', 'fish', 'dash', 'ksh', 'tcsh', 'csh']);
-
-/** Whether a pane still runs an agent: alive, and not back at a shell prompt. */
-export function paneRunsAgent(pane: PaneInfo | undefined): boolean {
-  return Boolean(pane && !pane.dead && !SHELLS.has(pane.currentCommand.replace(/^-/, '')));
-}
-
 /** The SPEC section 7 status of an account, from what it can do now. */
 export function accountStatus(c: AccountCondition): AccountStatus {
   if (!c.enabled) return 'disabled';
   if (c.authError) return 'auth-error';
   if (c.exhausted) return 'exhausted';
   return 'available';
-}
-
-/** A session's run state from what tmux, the state file and the hooks say. */
-export function sessionRunState(
-  st: SessionState | undefined,
-  pane: PaneInfo | undefined,
-  hook: AgentStatus['sessions'][string] | undefined,
-  now: Date,
-  readyTimeout: number,
-): SessionRunState {
-  if (st?.stopped) return 'stopped';
-  if (st?.degraded) return 'degraded';
-  if (!pane) return st?.launchedAt ? 'dead' : 'stopped';
-  if (!paneRunsAgent(pane)) return 'dead';
-  if (hook) return hook.state;
-  const launched = st?.launchedAt ? Date.parse(st.launchedAt) : 0;
-  return now.getTime() - launched < readyTimeout ? 'starting' : 'idle';
 }
 
 /** Builds the report. Reads state without the lock: writes are atomic renames. */

@@ -35,7 +35,7 @@ import { snippet } from '../core/redact.js';
 import { activeAccount } from '../agents/sessions.js';
 import { readSignals } from '../claude/signals.js';
 import { accountState, type State } from '../core/state-schema.js';
-import { paneRunsAgent } from '../ops/status.js';
+import { paneRunsAgent } from '../agents/screens.js';
 import { runSwap, sessionsOn, type SwapResult, type SwapTrigger } from '../swap/swap.js';
 import { scanTranscriptTail } from '../claude/transcript.js';
 import { refreshUsageFromApi } from './usage-api.js';

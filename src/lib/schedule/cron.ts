@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CliError, ExternalCommandError } from '../core/errors.js';
-import { shellQuote } from '../ops/setup.js';
+import { shQuote } from '../core/shell.js';
 import type { TickCommand } from './timer-command.js';
 
 export const CRON_BEGIN = '# >>> claude-failover (managed; do not edit) >>>';
@@ -26,10 +26,10 @@ export function cronLogPath(stateDir: string): string {
  */
 export function cronLine(tick: TickCommand): string {
   const words = [
-    `PATH=${shellQuote(tick.path)}`,
-    ...[tick.node, tick.cli, ...tick.args].map(shellQuote),
+    `PATH=${shQuote(tick.path)}`,
+    ...[tick.node, tick.cli, ...tick.args].map(shQuote),
     '>>',
-    shellQuote(cronLogPath(tick.stateDir)),
+    shQuote(cronLogPath(tick.stateDir)),
     '2>&1',
   ];
   const command = words.join(' ');

@@ -24,7 +24,7 @@ import { appendEvent, eventsPath } from '../core/events.js';
 import { queuePaths } from '../queue/files.js';
 import { cronLogPath } from './cron.js';
 import { readAgentStatus } from '../queue/status-file.js';
-import { paneRunsAgent } from '../ops/status.js';
+import { paneRunsAgent } from '../agents/screens.js';
 import { listDir } from '../core/fs-atomic.js';
 
 export type JanitorActionKind =
@@ -211,7 +211,7 @@ type Runner = (
 async function sweepStaleMarkers(ctx: Context, now: Date, plan: JanitorAction[], run: Runner) {
   const { liveMarkers } = await import('../agents/idle.js');
   const { requeueTask } = await import('../tasks/tasks.js');
-  const { readScreen } = await import('../agents/agent.js');
+  const { readScreen } = await import('../agents/screens.js');
   const panes = await ctx.tmux.sessions();
   for (const p of ctx.config.projects) {
     const status = readAgentStatus(p.path).sessions;

@@ -11,19 +11,21 @@
  * marked auth-error and the next account is tried; when none is left the sessions go back
  * to the account they came from, so no session is ever left stopped.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { accountCondition, isAccountUnusableError, pickSwapTarget } from '../accounts/condition.js';
 import { readAgentStatus } from '../queue/status-file.js';
-import { readScreen, stopAgents } from '../agents/agent.js';
+import { stopAgents } from '../agents/agent.js';
+import { readScreen } from '../agents/screens.js';
 import { owePrompt, sendTaskPrompt, type TaskPromptJob } from '../dispatch/delivery.js';
 import { readLatestCheckpoint, taskInFlight, writeCheckpoints } from '../agents/checkpoint.js';
 import { accountByName, type SessionConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { ImpossibleError, LockBusyError, UsageError } from '../core/errors.js';
-import { appendEvent, type EventLevel } from '../core/events.js';
-import { emit } from '../notify/index.js';
+import { appendEvent } from '../core/events.js';
+import { notifyEvent } from '../notify/index.js';
 import { ensurePrivateDir } from '../core/fs-atomic.js';
 import { tryLock } from '../core/lock.js';
 import {
@@ -34,7 +36,7 @@ import {
   settleLaunch,
   type SettleResult,
 } from '../agents/sessions.js';
-import { ensureSymlink, linkProjects } from '../ops/setup.js';
+import { ensureSymlink, linkProjects } from '../accounts/links.js';
 import { readSignals } from '../claude/signals.js';
 import {
   accountState,
@@ -43,10 +45,8 @@ import {
   type SwapJournal,
   type SwapRecord,
 } from '../core/state-schema.js';
-import { paneRunsAgent } from '../ops/status.js';
+import { paneRunsAgent } from '../agents/screens.js';
 import { encodeProjectDir, reachableTranscript, SESSION_ID_RE } from '../claude/transcript-path.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface SwapTrigger {
   [k: string]: unknown;
@@ -100,11 +100,6 @@ type JournalSession = SwapJournal['sessions'][number];
 /** The swap lock: a plain lock file beside the state, separate from the state lock. */
 function swapLockFile(stateDir: string): string {
   return path.join(stateDir, 'swap');
-}
-
-/** Records an event and notifies the sinks that want it (never throws). */
-function event(ctx: Context, name: string, fields: Record<string, unknown>, level: EventLevel) {
-  return emit(ctx, name, fields, { level, now: ctx.clock.now() });
 }
 
 /** Sessions that run (or should run) on `account`: launched, not stopped, not degraded. */
@@ -204,7 +199,7 @@ export async function runSwap(ctx: Context, opts: SwapOptions = {}): Promise<Swa
     let resumed = false;
     if (state.swapJournal && state.swapJournal.step !== 'done') {
       resumed = true;
-      await event(
+      await notifyEvent(
         ctx,
         'swap.resumed',
         { from: state.swapJournal.from, to: state.swapJournal.to, step: state.swapJournal.step },
@@ -313,7 +308,7 @@ async function beginSwap(
     st.swapJournal = journal;
     markExhausted(ctx, st, from, opts.exhaustedUntil);
   });
-  await event(
+  await notifyEvent(
     ctx,
     'swap.started',
     {
@@ -345,7 +340,7 @@ async function noUsableAccount(
   });
   if (first) {
     const state = ctx.state.read();
-    await event(
+    await notifyEvent(
       ctx,
       'accounts.exhausted',
       {
@@ -460,7 +455,7 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
         }
         let resumeId = js.claudeSessionId;
         if (resumeId && !ensureTranscriptReachable(ctx, dir, js.cwd ?? s.projectPath, resumeId)) {
-          await event(
+          await notifyEvent(
             ctx,
             'session.resume-missing',
             {
@@ -513,7 +508,7 @@ async function carryOut(ctx: Context, start: SwapJournal, c: CarryOpts): Promise
     // with none left, put the sessions back where they came from.
     const fallBack = async (authFailed: string[]) => {
       const bad = j.to;
-      await event(
+      await notifyEvent(
         ctx,
         'account.auth-error',
         { account: bad, sessions: authFailed, detail: 'its agents did not log in' },
@@ -705,7 +700,7 @@ async function finish(
     task: js.task?.id ?? null,
     prompted: js.prompted,
   }));
-  await event(
+  await notifyEvent(
     ctx,
     f.rolledBack ? 'swap.failed' : 'swap.completed',
     {

@@ -10,7 +10,7 @@ import type { Config } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { ENV_PROJECT, ENV_SESSION } from '../core/env-names.js';
 import { UsageError } from '../core/errors.js';
-import { appendEvent, type EventLevel } from '../core/events.js';
+import { logEvent } from '../core/events.js';
 import { tempPathFor, writeFileAtomic } from '../core/fs-atomic.js';
 import { parseTaskText, setFrontMatterKeys, TaskFileError } from '../queue/front-matter.js';
 import {
@@ -35,15 +35,6 @@ import { updateAgentStatus } from '../claude/signals.js';
 import { scanInbox } from '../queue/scan.js';
 
 export type Project = Config['projects'][number];
-
-function event(
-  ctx: Context,
-  name: string,
-  fields: Record<string, unknown>,
-  level: EventLevel = 'info',
-): void {
-  appendEvent(ctx.config.stateDir, name, fields, { level, now: ctx.clock.now() });
-}
 
 /** Throws a usage error (exit 2) naming `field` when `id` cannot be a task id. */
 export function assertTaskId(id: string, field = 'task id'): void {
@@ -228,7 +219,7 @@ export function failTaskFile(
   if (info.account) lines.push(`account: ${info.account}`);
   if (info.attempt) lines.push(`attempt: ${info.attempt}`);
   writeFileAtomic(errorPath(project.path, moved.id), `${lines.join('\n')}\n`, { mode: 0o644 });
-  event(
+  logEvent(
     ctx,
     'task.failed',
     {
@@ -294,7 +285,7 @@ export async function completeTask(
   // The event comes before the marker goes: in the log, a task is done before its session
   // can be handed the next one.
   const at = ctx.clock.now();
-  event(ctx, 'task.done', {
+  logEvent(ctx, 'task.done', {
     task: id,
     project: project.name,
     from: loc.folder,
@@ -416,7 +407,7 @@ export async function requeueTask(
   if (loc.folder !== 'inbox' && loc.marker) {
     // A marker whose task moved on (an interrupted `task done`, say) holds nothing.
     removeDispatchMarker(project.path, id);
-    event(ctx, 'task.marker-removed', { task: id, project: project.name, reason, by });
+    logEvent(ctx, 'task.marker-removed', { task: id, project: project.name, reason, by });
     if (loc.folder === null || opts.inboxOnly) {
       const action = 'marker-removed' as const;
       return { ...base, from: loc.folder, action, attempts: record.attempts, path: loc.path };
@@ -475,7 +466,7 @@ export async function requeueTask(
     }
     removeDispatchMarker(project.path, id);
     if (marker) await dropTask(ctx, project, marker.session, id);
-    event(ctx, 'task.requeued', {
+    logEvent(ctx, 'task.requeued', {
       task: id,
       project: project.name,
       from: 'inbox',
@@ -521,7 +512,7 @@ export async function requeueTask(
       // already moved by a concurrent requeue
     }
   }
-  event(ctx, 'task.requeued', {
+  logEvent(ctx, 'task.requeued', {
     task: id,
     project: project.name,
     from,
@@ -679,7 +670,7 @@ export async function addTask(
         if (n > 1000) throw err;
         continue;
       }
-      event(ctx, 'task.added', {
+      logEvent(ctx, 'task.added', {
         task: id,
         project: project.name,
         priority: meta.priority,

@@ -2,13 +2,14 @@
  * `watch`, the watchdog: restarts dead agents with `--resume`, gives up on a crash loop
  * (degraded), and reports a session that stays working without transcript growth (stuck).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import { readAgentStatus } from '../queue/status-file.js';
 import type { Context } from '../core/context.js';
 import { swapInProgress } from '../accounts/condition.js';
 import { taskInFlight } from '../agents/checkpoint.js';
 import { owePrompt, sendTaskPrompt, type TaskPromptJob } from '../dispatch/delivery.js';
-import { emit } from '../notify/index.js';
+import { notifyEvent } from '../notify/index.js';
 import {
   activeAccount,
   inheritedEnvNames,
@@ -19,9 +20,7 @@ import {
 } from '../agents/sessions.js';
 import { updateAgentStatus } from '../claude/signals.js';
 import { sessionState } from '../core/state-schema.js';
-import { paneRunsAgent } from '../ops/status.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { paneRunsAgent } from '../agents/screens.js';
 
 export interface WatchAction {
   session: string;
@@ -43,11 +42,6 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
     reason: string;
   }> = [];
   const stuckNow: string[] = [];
-  const event = (
-    name: string,
-    fields: Record<string, unknown>,
-    level: 'info' | 'warn' | 'error' = 'info',
-  ) => emit(ctx, name, fields, { level, now });
 
   // A swap stops and relaunches sessions on purpose: restarting them under its feet would
   // undo it. (A swap killed mid-way is carried forward by the next swap or quota check.)
@@ -87,7 +81,8 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
         if (lastMove && now.getTime() - lastMove > config.watch.stuckAfter) {
           if (!stuckReported || Date.parse(stuckReported) < lastMove) {
             stuckNow.push(s.name);
-            await event(
+            await notifyEvent(
+              ctx,
               'session.stuck',
               { session: s.name, since: new Date(lastMove).toISOString(), task: hook.task },
               'warn',
@@ -211,7 +206,8 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
       action: r.fresh ? 'restarted-fresh' : 'restarted',
       detail: r.screen === 'ready' ? r.reason : `${r.reason}; agent not ready: ${r.screen}`,
     });
-    await event(
+    await notifyEvent(
+      ctx,
       'session.restarted',
       {
         session: r.name,
@@ -226,7 +222,8 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
     );
   }
   for (const name of degraded) {
-    await event(
+    await notifyEvent(
+      ctx,
       'session.degraded',
       { session: name, maxRestarts: config.watch.maxRestarts, window: config.watch.restartWindow },
       'error',
