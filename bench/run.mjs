@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCheckpoint } from './checkpoint.mjs';
+import { benchClassify } from './classify.mjs';
 import { benchConcurrency } from './concurrency.mjs';
 import { benchDispatch } from './dispatch.mjs';
 import { benchHooks } from './hooks.mjs';
@@ -72,6 +73,7 @@ async function measure(name, fn) {
 
 await measure('hooks', () => benchHooks({ root, runs }));
 await measure('checkpoint', () => benchCheckpoint({ root, runs }));
+await measure('classify', () => benchClassify({ root, runs }));
 await measure('dispatch', () => benchDispatch({ root, runs }));
 await measure('tick', () => benchTick({ root, runs: slowRuns }));
 await measure('swap', () => benchSwap({ root, runs: slowRuns }));

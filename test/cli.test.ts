@@ -12,7 +12,7 @@ import {
   writeConfig,
 } from './helpers/env.js';
 
-const SPEC_COMMANDS = [
+const DOCUMENTED_COMMANDS = [
   'init',
   'demo',
   'doctor',
@@ -34,11 +34,12 @@ const SPEC_COMMANDS = [
 ];
 
 describe('command line', () => {
-  it('--help lists every command of SPEC section 2 and exits 0', async () => {
+  it('--help lists every command of README: Commands and exits 0', async () => {
     const home = tempDir();
     const res = await runCli(['--help'], { home });
     expect(res.exitCode).toBe(0);
-    for (const cmd of SPEC_COMMANDS) expect(res.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
+    for (const cmd of DOCUMENTED_COMMANDS)
+      expect(res.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
     const groups = await Promise.all(
       ['session', 'quota', 'task', 'hook', 'cron', 'systemd', 'notify'].map((g) =>
         runCli([g, '--help'], { home }),
@@ -118,7 +119,7 @@ describe('status', () => {
     expect(fs.existsSync(path.join(home, 'state', 'state.json'))).toBe(false);
   });
 
-  it('--json has the shape of SPEC section 7 and fuses tmux, state, hooks and queues', async () => {
+  it('--json has the documented shape and fuses tmux, state, hooks and queues', async () => {
     const home = tempDir();
     const { socket, tmux } = tmuxSocket();
     const cfg = writeConfig(home, sandboxConfig(home, `tmux: { socket: ${socket} }\n`));

@@ -17,6 +17,14 @@ import { tickCommand } from '../src/lib/schedule/timer-command.js';
 import { runCli, tempDir, writeConfig } from './helpers/env.js';
 
 const isRoot = process.getuid?.() === 0;
+const HAS_CRONTAB = Boolean(findExecutable('crontab'));
+// Say why the real-crontab tests do not run, once, where the test output shows it.
+if (!isRoot || !HAS_CRONTAB)
+  console.warn(
+    !isRoot
+      ? 'cron.test.ts: the real-crontab tests need root (useradd); skipped'
+      : "cron.test.ts: crontab is missing (install the Debian package 'cron'; .ci/run does); the real-crontab tests are skipped",
+  );
 const BLOCK = `${CRON_BEGIN}\n# ours\n* * * * * true\n${CRON_END}\n`;
 
 /**
@@ -135,166 +143,174 @@ tmux: { socket: cf-test-cron-${randomBytes(3).toString('hex')} }
   });
 });
 
-describe.skipIf(!isRoot)('cron install|uninstall with the real crontab binary', () => {
-  // A throwaway system user, so no real crontab is ever touched.
-  const user = `cftest${randomBytes(4).toString('hex')}`;
-  const env = { CLAUDE_FAILOVER_CRONTAB_USER: user };
+describe.skipIf(!isRoot || !HAS_CRONTAB)(
+  'cron install|uninstall with the real crontab binary',
+  () => {
+    // A throwaway system user, so no real crontab is ever touched.
+    const user = `cftest${randomBytes(4).toString('hex')}`;
+    const env = { CLAUDE_FAILOVER_CRONTAB_USER: user };
 
-  const crontabBytes = async (): Promise<Buffer | null> => {
-    const res = await execa('crontab', ['-u', user, '-l'], {
-      encoding: 'buffer',
-      reject: false,
-      stripFinalNewline: false,
+    const crontabBytes = async (): Promise<Buffer | null> => {
+      const res = await execa('crontab', ['-u', user, '-l'], {
+        encoding: 'buffer',
+        reject: false,
+        stripFinalNewline: false,
+      });
+      if (res.exitCode !== 0) {
+        expect(Buffer.from(res.stderr).toString()).toContain('no crontab for');
+        return null;
+      }
+      return Buffer.from(res.stdout);
+    };
+    const setCrontab = async (bytes: Buffer) => {
+      await execa('crontab', ['-u', user, '-'], { input: bytes });
+    };
+
+    beforeAll(async () => {
+      await execa('useradd', [
+        '--system',
+        '--no-create-home',
+        '--shell',
+        '/usr/sbin/nologin',
+        user,
+      ]);
     });
-    if (res.exitCode !== 0) {
-      expect(Buffer.from(res.stderr).toString()).toContain('no crontab for');
-      return null;
-    }
-    return Buffer.from(res.stdout);
-  };
-  const setCrontab = async (bytes: Buffer) => {
-    await execa('crontab', ['-u', user, '-'], { input: bytes });
-  };
+    afterAll(async () => {
+      await execa('crontab', ['-u', user, '-r'], { reject: false });
+      await execa('userdel', [user], { reject: false });
+    });
 
-  beforeAll(async () => {
-    if (!findExecutable('crontab')) {
-      throw new Error("crontab is missing: install the Debian package 'cron' (.ci/run does)");
-    }
-    await execa('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user]);
-  });
-  afterAll(async () => {
-    await execa('crontab', ['-u', user, '-r'], { reject: false });
-    await execa('userdel', [user], { reject: false });
-  });
-
-  it('installs idempotently, keeps every other line byte for byte, and uninstalls only the block', async () => {
-    const home = tempDir();
-    const cfg = writeConfig(
-      home,
-      `stateDir: ${home}/state
+    it('installs idempotently, keeps every other line byte for byte, and uninstalls only the block', async () => {
+      const home = tempDir();
+      const cfg = writeConfig(
+        home,
+        `stateDir: ${home}/state
 accounts: [{ name: primary, configDir: ${home}/accounts/primary }]
 `,
-    );
-    // Comments, env lines, tabs, trailing spaces, blank lines, a % and a byte that is not UTF-8.
-    const seed = Buffer.concat([
-      Buffer.from('# my jobs\nMAILTO=""\nSHELL=/bin/bash\n\n'),
-      Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a]), // "# caf\xe9\n" (latin1)
-      Buffer.from('*/5 *\t* * *   date +\\%s >> /tmp/x   \n   \n@reboot echo hi\n'),
-    ]);
-    await setCrontab(seed);
+      );
+      // Comments, env lines, tabs, trailing spaces, blank lines, a % and a byte that is not UTF-8.
+      const seed = Buffer.concat([
+        Buffer.from('# my jobs\nMAILTO=""\nSHELL=/bin/bash\n\n'),
+        Buffer.from([0x23, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a]), // "# caf\xe9\n" (latin1)
+        Buffer.from('*/5 *\t* * *   date +\\%s >> /tmp/x   \n   \n@reboot echo hi\n'),
+      ]);
+      await setCrontab(seed);
 
-    const printed = await runCli(['-c', cfg, 'cron', 'print'], { home, env });
-    expect(printed.exitCode).toBe(0);
-    const block = `${printed.stdout}\n`; // runCli strips the final newline
-    expect(block.startsWith(`${CRON_BEGIN}\n`)).toBe(true);
-    expect(block.endsWith(`\n${CRON_END}\n`)).toBe(true);
-    expect(block).toContain(`-q -c ${cfg} tick >> ${home}/state/cron.log 2>&1`);
-    expect(await crontabBytes()).toEqual(seed); // print changes nothing
+      const printed = await runCli(['-c', cfg, 'cron', 'print'], { home, env });
+      expect(printed.exitCode).toBe(0);
+      const block = `${printed.stdout}\n`; // runCli strips the final newline
+      expect(block.startsWith(`${CRON_BEGIN}\n`)).toBe(true);
+      expect(block.endsWith(`\n${CRON_END}\n`)).toBe(true);
+      expect(block).toContain(`-q -c ${cfg} tick >> ${home}/state/cron.log 2>&1`);
+      expect(await crontabBytes()).toEqual(seed); // print changes nothing
 
-    const first = await runCli(['-c', cfg, 'cron', 'install'], { home, env });
-    expect(first.exitCode, first.stderr).toBe(0);
-    expect(first.stdout).toContain(`installed the claude-failover block in the crontab of ${user}`);
-    const installed = await crontabBytes();
-    expect(installed).toEqual(Buffer.concat([seed, Buffer.from(block)]));
-    expect(fs.statSync(`${home}/state`).isDirectory()).toBe(true); // the log's dir exists
+      const first = await runCli(['-c', cfg, 'cron', 'install'], { home, env });
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(first.stdout).toContain(
+        `installed the claude-failover block in the crontab of ${user}`,
+      );
+      const installed = await crontabBytes();
+      expect(installed).toEqual(Buffer.concat([seed, Buffer.from(block)]));
+      expect(fs.statSync(`${home}/state`).isDirectory()).toBe(true); // the log's dir exists
 
-    const second = await runCli(['-c', cfg, '--json', 'cron', 'install'], { home, env });
-    expect(second.exitCode).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ action: 'unchanged', crontabUser: user });
-    expect(await crontabBytes()).toEqual(installed);
+      const second = await runCli(['-c', cfg, '--json', 'cron', 'install'], { home, env });
+      expect(second.exitCode).toBe(0);
+      expect(JSON.parse(second.stdout)).toMatchObject({ action: 'unchanged', crontabUser: user });
+      expect(await crontabBytes()).toEqual(installed);
 
-    // The operator adds a job after the block; a new config updates the block in place.
-    const tail = Buffer.from('0 4 * * * /usr/local/bin/backup\n');
-    await setCrontab(Buffer.concat([installed!, tail]));
-    const cfg2 = writeConfig(
-      home,
-      `stateDir: ${home}/state2
+      // The operator adds a job after the block; a new config updates the block in place.
+      const tail = Buffer.from('0 4 * * * /usr/local/bin/backup\n');
+      await setCrontab(Buffer.concat([installed!, tail]));
+      const cfg2 = writeConfig(
+        home,
+        `stateDir: ${home}/state2
 accounts: [{ name: primary, configDir: ${home}/accounts/primary }]
 `,
-      'other.yaml',
-    );
-    const updated = await runCli(['-c', cfg2, 'cron', 'install'], { home, env });
-    expect(updated.stdout).toContain('updated the claude-failover block');
-    const block2 = `${(await runCli(['-c', cfg2, 'cron', 'print'], { home, env })).stdout}\n`;
-    expect(await crontabBytes()).toEqual(Buffer.concat([seed, Buffer.from(block2), tail]));
+        'other.yaml',
+      );
+      const updated = await runCli(['-c', cfg2, 'cron', 'install'], { home, env });
+      expect(updated.stdout).toContain('updated the claude-failover block');
+      const block2 = `${(await runCli(['-c', cfg2, 'cron', 'print'], { home, env })).stdout}\n`;
+      expect(await crontabBytes()).toEqual(Buffer.concat([seed, Buffer.from(block2), tail]));
 
-    const removed = await runCli(['-c', cfg2, 'cron', 'uninstall'], { home, env });
-    expect(removed.exitCode).toBe(0);
-    expect(removed.stdout).toContain('removed the claude-failover block');
-    expect(await crontabBytes()).toEqual(Buffer.concat([seed, tail]));
+      const removed = await runCli(['-c', cfg2, 'cron', 'uninstall'], { home, env });
+      expect(removed.exitCode).toBe(0);
+      expect(removed.stdout).toContain('removed the claude-failover block');
+      expect(await crontabBytes()).toEqual(Buffer.concat([seed, tail]));
 
-    const again = await runCli(['-c', cfg2, '--json', 'cron', 'uninstall'], { home, env });
-    expect(JSON.parse(again.stdout)).toEqual({ action: 'absent', crontabUser: user });
-    expect(await crontabBytes()).toEqual(Buffer.concat([seed, tail]));
-  });
+      const again = await runCli(['-c', cfg2, '--json', 'cron', 'uninstall'], { home, env });
+      expect(JSON.parse(again.stdout)).toEqual({ action: 'absent', crontabUser: user });
+      expect(await crontabBytes()).toEqual(Buffer.concat([seed, tail]));
+    });
 
-  it('with no crontab at all: install creates one, uninstall leaves none', async () => {
-    await execa('crontab', ['-u', user, '-r'], { reject: false });
-    const home = tempDir();
-    const cfg = writeConfig(
-      home,
-      `stateDir: ${home}/state
+    it('with no crontab at all: install creates one, uninstall leaves none', async () => {
+      await execa('crontab', ['-u', user, '-r'], { reject: false });
+      const home = tempDir();
+      const cfg = writeConfig(
+        home,
+        `stateDir: ${home}/state
 accounts: [{ name: primary, configDir: ${home}/accounts/primary }]
 `,
-    );
-    expect(await crontabBytes()).toBeNull();
-    const res = await runCli(['-c', cfg, 'cron', 'install'], { home, env });
-    expect(res.exitCode, res.stderr).toBe(0);
-    const block = `${(await runCli(['-c', cfg, 'cron', 'print'], { home, env })).stdout}\n`;
-    expect((await crontabBytes())?.toString()).toBe(block);
-    expect((await runCli(['-c', cfg, 'cron', 'uninstall'], { home, env })).exitCode).toBe(0);
-    expect(await crontabBytes()).toBeNull();
-  });
+      );
+      expect(await crontabBytes()).toBeNull();
+      const res = await runCli(['-c', cfg, 'cron', 'install'], { home, env });
+      expect(res.exitCode, res.stderr).toBe(0);
+      const block = `${(await runCli(['-c', cfg, 'cron', 'print'], { home, env })).stdout}\n`;
+      expect((await crontabBytes())?.toString()).toBe(block);
+      expect((await runCli(['-c', cfg, 'cron', 'uninstall'], { home, env })).exitCode).toBe(0);
+      expect(await crontabBytes()).toBeNull();
+    });
 
-  it('a hand-edited crontab whose last line has no newline keeps that line', async () => {
-    // crontab itself refuses such a file, so write the spool file the way an editor would
-    // leave it: crontab's 3-line header (which `crontab -l` hides), then the jobs.
-    const spool = '/var/spool/cron/crontabs';
-    if (!fs.existsSync(spool)) return; // not Debian's cron layout: nothing to test here
-    const jobs = '# mine\n*/2 * * * * echo last   ';
-    const header = '# DO NOT EDIT THIS FILE - edit the master and reinstall.\n# (x)\n# (y)\n';
-    const file = path.join(spool, user);
-    fs.writeFileSync(file, header + jobs, { mode: 0o600 });
-    await execa('chown', [`${user}:crontab`, file]);
-    expect((await crontabBytes())?.toString()).toBe(jobs);
+    it('a hand-edited crontab whose last line has no newline keeps that line', async () => {
+      // crontab itself refuses such a file, so write the spool file the way an editor would
+      // leave it: crontab's 3-line header (which `crontab -l` hides), then the jobs.
+      const spool = '/var/spool/cron/crontabs';
+      if (!fs.existsSync(spool)) return; // not Debian's cron layout: nothing to test here
+      const jobs = '# mine\n*/2 * * * * echo last   ';
+      const header = '# DO NOT EDIT THIS FILE - edit the master and reinstall.\n# (x)\n# (y)\n';
+      const file = path.join(spool, user);
+      fs.writeFileSync(file, header + jobs, { mode: 0o600 });
+      await execa('chown', [`${user}:crontab`, file]);
+      expect((await crontabBytes())?.toString()).toBe(jobs);
 
-    const home = tempDir();
-    const cfg = writeConfig(
-      home,
-      `stateDir: ${home}/state
+      const home = tempDir();
+      const cfg = writeConfig(
+        home,
+        `stateDir: ${home}/state
 accounts: [{ name: primary, configDir: ${home}/accounts/primary }]
 `,
-    );
-    expect((await runCli(['-c', cfg, 'cron', 'install'], { home, env })).exitCode).toBe(0);
-    const block = `${(await runCli(['-c', cfg, 'cron', 'print'], { home, env })).stdout}\n`;
-    expect((await crontabBytes())?.toString()).toBe(`${jobs}\n${block}`);
-    expect((await runCli(['-c', cfg, 'cron', 'uninstall'], { home, env })).exitCode).toBe(0);
-    expect((await crontabBytes())?.toString()).toBe(`${jobs}\n`);
-  });
+      );
+      expect((await runCli(['-c', cfg, 'cron', 'install'], { home, env })).exitCode).toBe(0);
+      const block = `${(await runCli(['-c', cfg, 'cron', 'print'], { home, env })).stdout}\n`;
+      expect((await crontabBytes())?.toString()).toBe(`${jobs}\n${block}`);
+      expect((await runCli(['-c', cfg, 'cron', 'uninstall'], { home, env })).exitCode).toBe(0);
+      expect((await crontabBytes())?.toString()).toBe(`${jobs}\n`);
+    });
 
-  it('refuses a damaged block and needs a config file', async () => {
-    const home = tempDir();
-    const cfg = writeConfig(
-      home,
-      `stateDir: ${home}/state
+    it('refuses a damaged block and needs a config file', async () => {
+      const home = tempDir();
+      const cfg = writeConfig(
+        home,
+        `stateDir: ${home}/state
 accounts: [{ name: primary, configDir: ${home}/accounts/primary }]
 `,
-    );
-    const broken = Buffer.from(`# keep\n${CRON_BEGIN}\n* * * * * something\n`);
-    await setCrontab(broken);
-    for (const verb of ['install', 'uninstall']) {
-      const res = await runCli(['-c', cfg, 'cron', verb], { home, env });
-      expect(res.exitCode).toBe(1);
-      expect(res.stderr).toContain('has no end marker');
-    }
-    expect(await crontabBytes()).toEqual(broken);
+      );
+      const broken = Buffer.from(`# keep\n${CRON_BEGIN}\n* * * * * something\n`);
+      await setCrontab(broken);
+      for (const verb of ['install', 'uninstall']) {
+        const res = await runCli(['-c', cfg, 'cron', verb], { home, env });
+        expect(res.exitCode).toBe(1);
+        expect(res.stderr).toContain('has no end marker');
+      }
+      expect(await crontabBytes()).toEqual(broken);
 
-    const none = await runCli(['cron', 'install'], { home, env });
-    expect(none.exitCode).toBe(2);
-    expect(none.stderr).toContain('no config file found');
-    expect(await crontabBytes()).toEqual(broken);
-  });
-});
+      const none = await runCli(['cron', 'install'], { home, env });
+      expect(none.exitCode).toBe(2);
+      expect(none.stderr).toContain('no config file found');
+      expect(await crontabBytes()).toEqual(broken);
+    });
+  },
+);
 
 if (!isRoot) {
   // Visible in the run: the real-crontab tests need root to create a throwaway user.

@@ -292,7 +292,7 @@ describe('dispatch: hand-outs to the simulated agent', () => {
         .sort(),
     ).toEqual(['a', 'c']);
     expect(reasonOf(r, 'b')).toBe('no idle session left in this run');
-    // The marker is there (SPEC shape) and the sessions are working on their tasks.
+    // The marker is there (its documented shape) and the sessions are working on their tasks.
     const cSession = r.assignments.find((a) => a.task === 'c')!.session;
     const marker = JSON.parse(fs.readFileSync(path.join(q(sb.project), 'c.md.dispatched'), 'utf8'));
     expect(marker).toEqual({

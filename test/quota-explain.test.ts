@@ -37,7 +37,7 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Prom
 }
 
 describe('quota explain', () => {
-  it('reads stdin without FILE and prints exactly the SPEC 6 object, with no config at all', async () => {
+  it('reads stdin without FILE and prints exactly the documented explain object, with no config at all', async () => {
     const home = tempDir();
     const res = await runCli(['quota', 'explain', '--now', NOW, '--json'], { home, input: LIMIT });
     expect(res.exitCode).toBe(0);

@@ -366,7 +366,7 @@ describe.sequential(`the real Claude Code CLI ${CLAUDE_VERSION}`, () => {
       },
     });
 
-    // The transcript records the rejection as a synthetic assistant line (SPEC section 5).
+    // The transcript records the rejection as a synthetic assistant line.
     const errLine = await waitFor(
       () => readTranscript(transcript).find((l) => l.isApiErrorMessage === true),
       'the API error line in the transcript',

@@ -135,7 +135,7 @@ export function acceptsWork(c: AccountCondition): boolean {
 }
 
 /**
- * The swap target by SPEC section 5: enabled, not exhausted, not in auth error, not over
+ * The swap target (README: What happens on a usage limit): enabled, not exhausted, not in auth error, not over
  * `swapAt`; then the lowest priority number, then the most headroom (unknown usage counts
  * as full headroom). `exclude` holds the source and accounts already tried.
  */

@@ -1,5 +1,5 @@
 /**
- * One agent in one tmux session: how it is launched (SPEC section 5), how text reaches it,
+ * One agent in one tmux session: how it is launched (README: What happens on a usage limit), how text reaches it,
  * how we tell it is ready, and how it is stopped.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,8 +26,8 @@ export interface LaunchPlan {
 }
 
 /**
- * Builds the launch of one session on `account`: cwd = the project, the env of SPEC
- * section 5 built explicitly, and `agent.command agent.args [--resume id]`. Inherited
+ * Builds the launch of one session on `account`: cwd = the project, the environment
+ * (`CLAUDE_CONFIG_DIR`, the `CLAUDE_FAILOVER_*` names) built explicitly, and `agent.command agent.args [--resume id]`. Inherited
  * CLAUDECODE / CLAUDE_CODE_* variables are removed unless agent.env sets them.
  */
 export function planLaunch(

@@ -1,5 +1,5 @@
 /**
- * Checkpoints (SPEC section 4): a snapshot of each live session's context, so that a swap
+ * Checkpoints (README: Checkpoints): a snapshot of each live session's context, so that a swap
  * or `watch` can resume the conversation and re-prompt the agent with its task.
  *
  * Files: `<stateDir>/checkpoints/<session>/<time>.json` plus `latest.json`, both written

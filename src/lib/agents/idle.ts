@@ -1,5 +1,5 @@
 /**
- * Whether a session can take a task now (SPEC section 5, Idle): its agent is alive, the hooks'
+ * Whether a session can take a task now (README: Task queue): its agent is alive, the hooks'
  * `status.json` says idle (or, without hooks, the pane shows the empty prompt and no "esc to
  * interrupt"), it holds no undone dispatched task, and its account accepts work (neither
  * exhausted, in auth error, draining, disabled, nor in the middle of a swap or about to be

@@ -1,6 +1,6 @@
 /**
  * What the hooks record: one append-only signal file per session
- * (`<stateDir>/signals/<session>.jsonl`), the per-project `status.json` of SPEC section 4,
+ * (`<stateDir>/signals/<session>.jsonl`), the per-project `status.json` (README: Files),
  * and the statusline usage per account (`<stateDir>/usage/<account>.json`).
  */
 import fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Typed errors. Only the entry point turns them into an exit code (SPEC section 2):
+ * Typed errors. Only the entry point turns them into an exit code (README: Exit codes):
  * 0 ok, 1 runtime failure, 2 bad usage / invalid config, state or task file,
  * 3 action needed but impossible, 75 a lock was still busy.
  */

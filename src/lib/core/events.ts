@@ -1,4 +1,4 @@
-/** The append-only `events.jsonl` (SPEC section 4): one JSON object per line, secrets redacted. */
+/** The append-only `events.jsonl` (README: Files): one JSON object per line, secrets redacted. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './fs-atomic.js';

@@ -59,7 +59,7 @@ export function redactDeep<T>(value: T): T {
   return value;
 }
 
-/** Redacts and cuts text to `max` characters (for the forensic snippets of SPEC section 4). */
+/** Redacts and cuts text to `max` characters (for the forensic snippets in events and state). */
 export function snippet(text: string, max = 120): string {
   const clean = redact(text.replace(/\s+/g, ' ').trim());
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;

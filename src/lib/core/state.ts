@@ -1,5 +1,5 @@
 /**
- * The one state file, `<stateDir>/state.json` (SPEC section 4): read without a lock (writes
+ * The one state file, `<stateDir>/state.json` (README: Files): read without a lock (writes
  * are atomic renames), changed only under the lock, validated by zod on every read, and
  * never overwritten when it is corrupt.
  */

@@ -1,4 +1,4 @@
-/** The status report of SPEC section 7, built from config, state, tmux and the queues. */
+/** The `status` report (README: Commands), built from config, state, tmux and the queues. */
 import { readAgentStatus, type AgentStatus } from '../queue/status-file.js';
 import { defaultActiveAccount } from '../core/config.js';
 import type { Context } from '../core/context.js';
@@ -41,7 +41,7 @@ export interface StatusReport {
   warnings: string[];
 }
 
-/** The SPEC section 7 status of an account, from what it can do now. */
+/** The `status` of an account (available, exhausted, auth-error, disabled), from what it can do now. */
 export function accountStatus(c: AccountCondition): AccountStatus {
   if (!c.enabled) return 'disabled';
   if (c.authError) return 'auth-error';

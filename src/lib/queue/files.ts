@@ -1,4 +1,4 @@
-/** Paths and counts of a project's task queue (`<project>/.agent-queue/`, SPEC section 4). */
+/** Paths and counts of a project's task queue (`<project>/.agent-queue/`, README: Files). */
 import fs from 'node:fs';
 import path from 'node:path';
 import { listDir, tempPathFor, writeFileAtomic } from '../core/fs-atomic.js';
@@ -108,7 +108,7 @@ export function countQueue(projectPath: string): QueueCounts {
 }
 
 /**
- * A dispatch marker, `inbox/<id>.md.dispatched` (SPEC section 4): JSON `{session, account,
+ * A dispatch marker, `inbox/<id>.md.dispatched` (README: Task queue): JSON `{session, account,
  * dispatchedAt, attempt}`, created exclusively (`wx`) by dispatch. Extra keys are kept.
  */
 export const dispatchMarkerSchema = z.looseObject({
@@ -138,7 +138,7 @@ export function markerPath(projectPath: string, taskId: string): string {
 
 /**
  * Reads one marker. Returns null when it does not exist; throws an Error naming the file
- * and the field when it is not valid JSON or not the SPEC shape (an empty file, say, in
+ * and the field when it is not valid JSON or not that shape (an empty file, say, in
  * the instant between the exclusive create and the write).
  */
 export function readDispatchMarker(file: string): DispatchMarker | null {
@@ -196,7 +196,7 @@ export function listDispatchMarkers(
   return out;
 }
 
-/** The fields of a marker, as written (SPEC section 4). */
+/** The fields of a marker, as written (README: Task queue). */
 export interface MarkerFields {
   session: string;
   account: string;

@@ -1,5 +1,5 @@
 /**
- * A task file's YAML front matter (SPEC section 4): `priority` (an integer, higher goes
+ * A task file's YAML front matter (README: Task queue): `priority` (an integer, higher goes
  * first) and `session` (pin the task to one session of its project); other keys are allowed
  * and ignored. The block is the `---` fenced text at the very top of the file, parsed with
  * the `yaml` package the config already uses (YAML 1.2, duplicate keys are an error) rather

@@ -1,5 +1,5 @@
 /**
- * `janitor`: the slow housekeeping that keeps a pool healthy for months (SPEC section 4).
+ * `janitor`: the slow housekeeping that keeps a pool healthy for months (README: Commands, `janitor`).
  *
  * - A stale dispatch marker (older than `janitor.staleDispatchedAfter`, its session dead or
  *   idle on something else, its task not done) is removed and the task goes back to the

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/lib/core/errors.js';
+import { ConfigError } from '../../src/lib/core/errors.js';
 import {
   classifyText,
   createClassifier,
@@ -8,8 +8,8 @@ import {
   toVerdictJson,
   type QuotaClassifier,
   type UserPatterns,
-} from '../src/lib/quota/index.js';
-import { FIXTURES, KIND_OF_SUBTYPE, RESETS } from './helpers/limit-fixtures.js';
+} from '../../src/lib/quota/index.js';
+import { FIXTURES, KIND_OF_SUBTYPE, RESETS } from '../helpers/limit-fixtures.js';
 
 const plusMinutes = (iso: string, m: number) => new Date(Date.parse(iso) + m * 60_000);
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
@@ -1456,13 +1456,12 @@ describe('the classifier object', () => {
     expect(c.classifyLine('nothing to see', now)).toBeNull();
   });
 
-  it('handles ANSI colour, CRLF and long hostile lines quickly', () => {
+  // How fast a hostile screen is classified is measured in bench/ (classify), not here.
+  it('handles ANSI colour, CRLF and long hostile lines', () => {
     const now = new Date('2026-06-01T12:00:00Z');
     const ansi = "\u001b[31m⎿  You've hit your session limit\u001b[0m · resets 5pm\r\n";
     expect(c.classify(ansi, now).verdict).toBe('limit');
     const junk = `${' '.repeat(3000)}${'limit '.repeat(2000)}\n`.repeat(20);
-    const t0 = performance.now();
     expect(c.classify(junk, now).verdict).toBe('none');
-    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/env.js';
+import { ROOT } from '../helpers/env.js';
 
 const SHARED = path.join(ROOT, '..', 'shared', 'fixtures');
 

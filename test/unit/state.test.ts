@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StateError } from '../src/lib/core/errors.js';
-import { checkStateHealth, repairState, StateStore } from '../src/lib/core/state.js';
-import { startWorker, tempDir, worker } from './helpers/env.js';
+import { StateError } from '../../src/lib/core/errors.js';
+import { checkStateHealth, repairState, StateStore } from '../../src/lib/core/state.js';
+import { startWorker, tempDir, worker } from '../helpers/env.js';
 
 const LOCK = { waitFor: 2000, staleAfter: 2000 };
 

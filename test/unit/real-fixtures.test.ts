@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fullResumeKey, readScreen } from '../src/lib/agents/screens.js';
-import { createClassifier } from '../src/lib/quota/index.js';
-import { ROOT } from './helpers/env.js';
+import { fullResumeKey, readScreen } from '../../src/lib/agents/screens.js';
+import { createClassifier } from '../../src/lib/quota/index.js';
+import { ROOT } from '../helpers/env.js';
 
 const DIR = path.join(ROOT, 'test', 'fixtures', 'real-claude');
 const index = JSON.parse(fs.readFileSync(path.join(DIR, 'index.json'), 'utf8')) as Record<

@@ -7,11 +7,11 @@ import {
   loadConfig,
   parseConfig,
   rawConfigSchema,
-} from '../src/lib/core/config.js';
-import { ConfigError } from '../src/lib/core/errors.js';
-import { expandEnv, expandRanges } from '../src/lib/core/expand.js';
-import { parseDuration, parseSize } from '../src/lib/core/units.js';
-import { ROOT, tempDir, writeConfig } from './helpers/env.js';
+} from '../../src/lib/core/config.js';
+import { ConfigError } from '../../src/lib/core/errors.js';
+import { expandEnv, expandRanges } from '../../src/lib/core/expand.js';
+import { parseDuration, parseSize } from '../../src/lib/core/units.js';
+import { ROOT, tempDir, writeConfig } from '../helpers/env.js';
 
 const base = {
   accounts: [
@@ -82,7 +82,7 @@ describe('expansion', () => {
 });
 
 describe('parseConfig', () => {
-  it('applies every default of SPEC section 3', () => {
+  it('applies every default of README: Configuration', () => {
     const cfg = parseConfig(base, '/etc/cf/config.yaml', { env: { HOME: '/home/u' } });
     expect(cfg.sessions.map((s) => s.name)).toEqual(
       Array.from({ length: 10 }, (_, i) => `ccl-${i}`),

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { appendEvent, eventsPath, readEvents } from '../src/lib/core/events.js';
-import { redact, redactDeep, snippet } from '../src/lib/core/redact.js';
-import { tempDir } from './helpers/env.js';
+import { appendEvent, eventsPath, readEvents } from '../../src/lib/core/events.js';
+import { redact, redactDeep, snippet } from '../../src/lib/core/redact.js';
+import { tempDir } from '../helpers/env.js';
 
 // Real-looking, fake secrets.
 const SECRETS = {
