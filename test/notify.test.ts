@@ -369,8 +369,9 @@ describe('outbox', () => {
     const started = Date.now();
     await emit(cfg, 'swap.failed', { reason: 'x' }, { now: T0, timeoutMs: 300 });
     const took = Date.now() - started;
+    // It waited for the timeout (a sink that never answers would otherwise hold the test
+    // until vitest's own timeout fails it).
     expect(took).toBeGreaterThanOrEqual(250);
-    expect(took).toBeLessThan(3000);
     expect(hang.requests).toHaveLength(1);
     expect(tg.requests).toHaveLength(1); // the other sink, in parallel, still delivered
     const entries = readOutbox(cfg.stateDir).entries;

@@ -40,11 +40,10 @@ describe('tick', () => {
     const holder = startWorker(await worker('file-lock-holder'), [path.join(sb.stateDir, 'tick')]);
     try {
       await waitForOutput(holder, 'locked');
-      const t0 = Date.now();
+      // The holder never lets go: a tick that waited for the lock would end in exit 75.
       const r = await sb.cli(['tick', '--json']);
       expect(r.exitCode).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ skipped: true, steps: [] });
-      expect(Date.now() - t0).toBeLessThan(5000);
       expect(readEvents(sb.stateDir).map((e) => e.event)).toContain('tick.skipped');
     } finally {
       holder.kill('SIGKILL');
@@ -79,10 +78,8 @@ describe('tick', () => {
 describe('demo', () => {
   it('runs the main job in a sandbox, narrates it, and cleans up, with no config at all', async () => {
     const home = tempDir();
-    const t0 = Date.now();
     const r = await runCli(['demo'], { home });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(60_000);
     for (const n of ['1.', '2.', '3.', '4.', '5.', '6.', '7.'])
       expect(r.stdout).toContain(`\n${n} `.slice(1));
     expect(r.stdout).toMatch(/swapped primary -> backup/);
