@@ -5,7 +5,7 @@
 import { readStdin, runHook, runStatusline } from './lib/claude/hook-handler.js';
 
 /** A hook must never hold the agent up: whatever happens, the process ends by then. */
-export const HOOK_DEADLINE_MS = 4000;
+const HOOK_DEADLINE_MS = 4000;
 
 export async function hookMain(args: string[]): Promise<number> {
   setTimeout(() => process.exit(0), HOOK_DEADLINE_MS).unref();

@@ -39,7 +39,7 @@ type UsageLike = {
  * help, so each is an auth error: the sessions leave the account and it is not chosen again
  * until its credentials change (`authErrorHolds`).
  */
-export const ACCOUNT_UNUSABLE_ERRORS: readonly string[] = [
+const ACCOUNT_UNUSABLE_ERRORS: readonly string[] = [
   'authentication_failed',
   'account_on_hold',
   'verification_required',

@@ -14,7 +14,7 @@ const stamp = (now: Date) => now.toISOString().replace(/[:.]/g, '-');
  * moved; on a clash both copies are kept (the incoming one stays where it was). Empty
  * directories left behind are removed. Returns the clashes.
  */
-export function mergeTree(from: string, to: string): string[] {
+function mergeTree(from: string, to: string): string[] {
   const clashes: string[] = [];
   const walk = (rel: string) => {
     const src = path.join(from, rel);

@@ -217,19 +217,8 @@ export async function waitReady(
 export type StopOutcome = 'absent' | 'graceful' | 'killed';
 
 /**
- * Stops an agent: gracefully first (interrupt, then `/exit`, then Ctrl-C twice), and kills
- * the tmux session after `timeoutMs`. Returns how it ended.
- */
-export async function stopAgent(
-  tmux: Tmux,
-  session: string,
-  timeoutMs: number,
-): Promise<StopOutcome> {
-  return (await stopAgents(tmux, [session], timeoutMs)).get(session)!;
-}
-
-/**
- * Stops several agents together, each as `stopAgent` does. Each step goes to every pane in
+ * Stops agents gracefully first (interrupt, then `/exit`, then Ctrl-C twice) and kills a
+ * tmux session still running after `timeoutMs`. Each step goes to every pane in
  * one tmux invocation and one `list-panes` per round watches them all, so stopping 20 costs
  * about what stopping one does.
  */
@@ -292,9 +281,4 @@ export async function stopAgents(
     (s) => tmux.killSession(s),
   );
   return result;
-}
-
-/** Whether this configuration's agent knows `--resume` (anything Claude-like does). */
-export function canResume(cfg: Config): boolean {
-  return !cfg.agent.args.includes('--no-session-persistence');
 }

@@ -25,16 +25,16 @@ import { scanTranscriptTail, type ToolCall } from '../claude/transcript.js';
 import { locateSessionTranscript, type TranscriptSource } from '../claude/transcript-find.js';
 import * as z from '../core/zod.js';
 
-export const CHECKPOINTS_DIR = 'checkpoints';
-export const LATEST_FILE = 'latest.json';
+const CHECKPOINTS_DIR = 'checkpoints';
+const LATEST_FILE = 'latest.json';
 /** Lines of the pane kept in a checkpoint. */
-export const PANE_TAIL_LINES = 20;
-export const MAX_TOOL_INPUT = 200;
-export const MAX_ASSISTANT_TEXT = 500;
+const PANE_TAIL_LINES = 20;
+const MAX_TOOL_INPUT = 200;
+const MAX_ASSISTANT_TEXT = 500;
 
 const nullableStr = () => z._default(z.nullable(z.string()), null);
 
-export const checkpointTaskSchema = z.looseObject({
+const checkpointTaskSchema = z.looseObject({
   id: z.string(),
   path: nullableStr(),
   dispatchedAt: nullableStr(),
@@ -42,7 +42,7 @@ export const checkpointTaskSchema = z.looseObject({
 });
 
 /** The checkpoint file, validated loosely on read (older or newer writers may add keys). */
-export const checkpointSchema = z.looseObject({
+const checkpointSchema = z.looseObject({
   session: z.string(),
   account: nullableStr(),
   cwd: nullableStr(),
@@ -105,7 +105,7 @@ export function listCheckpoints(stateDir: string, session: string): string[] {
  * invalid one is reported through `onInvalid` and read as null, so a resume falls back to
  * the state file instead of failing.
  */
-export function readCheckpoint(file: string, onInvalid?: (msg: string) => void): Checkpoint | null {
+function readCheckpoint(file: string, onInvalid?: (msg: string) => void): Checkpoint | null {
   const text = readFileIfExists(file);
   if (text === undefined) return null;
   try {
@@ -132,7 +132,7 @@ export function readLatestCheckpoint(
  * Writes a checkpoint as `<time>.json` and `latest.json`, each atomically. Returns the
  * path of the timestamped file.
  */
-export function saveCheckpoint(stateDir: string, cp: Checkpoint): string {
+function saveCheckpoint(stateDir: string, cp: Checkpoint): string {
   const dir = checkpointDir(stateDir, cp.session);
   ensurePrivateDir(dir);
   const text = `${JSON.stringify(cp, null, 2)}\n`;
@@ -172,7 +172,7 @@ export function summarizeToolInput(name: string, input: unknown): string {
 }
 
 /** The last `max` characters of the assistant's last words, redacted. */
-export function summarizeAssistantText(text: string): string {
+function summarizeAssistantText(text: string): string {
   const clean = redact(text.trim());
   return clean.length > MAX_ASSISTANT_TEXT
     ? `…${clean.slice(clean.length - (MAX_ASSISTANT_TEXT - 1))}`
@@ -223,7 +223,7 @@ function toolCallRecord(call: ToolCall | null): Checkpoint['lastToolCall'] {
  * lines of the pane, every text redacted. `warn` receives problems that do not prevent the
  * checkpoint (an unreadable transcript, an invalid marker).
  */
-export async function buildCheckpoint(
+async function buildCheckpoint(
   ctx: Context,
   session: SessionConfig,
   pane: PaneInfo,

@@ -84,7 +84,7 @@ function accountReason(c: AccountCondition, configured: boolean): string | null 
 }
 
 /** The accounts a session's agent may be running on: what the state and the hooks say. */
-export function sessionAccounts(
+function sessionAccounts(
   ctx: Context,
   state: State,
   session: SessionConfig,
@@ -183,16 +183,6 @@ export async function sessionIdleness(
       return { ...r, idle: true, source };
     }),
   );
-}
-
-/** The sessions that can take a task now (see `sessionIdleness`). */
-export async function idleSessions(
-  ctx: Context,
-  state: State,
-  now: Date,
-  inputs: IdleInputs = {},
-): Promise<SessionIdleness[]> {
-  return (await sessionIdleness(ctx, state, now, inputs)).filter((s) => s.idle);
 }
 
 /** One session's idleness by name (see `sessionIdleness`); throws for an unknown name. */

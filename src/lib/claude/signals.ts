@@ -50,7 +50,7 @@ export function hooksInstalled(configDir: string): boolean {
   }
 }
 
-export function signalsPath(stateDir: string, session: string): string {
+function signalsPath(stateDir: string, session: string): string {
   return path.join(stateDir, 'signals', `${session}.jsonl`);
 }
 
@@ -144,7 +144,7 @@ export interface AccountUsage {
   session: string | null;
 }
 
-export function usagePath(stateDir: string, account: string): string {
+function usagePath(stateDir: string, account: string): string {
   return path.join(stateDir, 'usage', `${account}.json`);
 }
 

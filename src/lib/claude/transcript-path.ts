@@ -19,7 +19,7 @@ export function encodeProjectDir(cwd: string): string {
 }
 
 /** The transcript file of `sessionId` for `cwd` under a `projects/` tree. */
-export function transcriptFile(projectsDir: string, cwd: string, sessionId: string): string {
+function transcriptFile(projectsDir: string, cwd: string, sessionId: string): string {
   return path.join(projectsDir, encodeProjectDir(cwd), `${sessionId}.jsonl`);
 }
 

@@ -11,8 +11,6 @@ export const EXIT = {
   LOCK_BUSY: 75,
 } as const;
 
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
-
 export class CliError extends Error {
   readonly exitCode: number;
   readonly hint: string | undefined;
@@ -81,18 +79,4 @@ export class ExternalCommandError extends CliError {
     this.kind = kind;
     this.stderr = stderr;
   }
-}
-
-/** A command that is in the contract but not built yet. Never a silent success. */
-export class NotImplementedError extends CliError {
-  constructor(command: string) {
-    super(`'${command}' is not implemented yet in this version of claude-failover`, {
-      exitCode: EXIT.FAILURE,
-      hint: 'see the README for the commands that work today',
-    });
-  }
-}
-
-export function isCliError(err: unknown): err is CliError {
-  return err instanceof CliError;
 }

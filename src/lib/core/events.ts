@@ -13,7 +13,7 @@ export interface EventRecord {
   [field: string]: unknown;
 }
 
-export const EVENTS_FILE = 'events.jsonl';
+const EVENTS_FILE = 'events.jsonl';
 
 export function eventsPath(stateDir: string): string {
   return path.join(stateDir, EVENTS_FILE);

@@ -56,7 +56,7 @@ export function expandEnvDeep(
 }
 
 const RANGE_RE = /\{(\d+)\.\.(\d+)\}/;
-export const MAX_RANGE_EXPANSION = 1000;
+const MAX_RANGE_EXPANSION = 1000;
 
 /**
  * Expands `{a..b}` ranges in a name: `ccl-{0..2}` gives `ccl-0`, `ccl-1`, `ccl-2`.

@@ -25,7 +25,7 @@ function lockfile(): Promise<typeof lockfileApi> {
 }
 
 /** proper-lockfile refuses a stale time below 2 s. */
-export function effectiveStale(staleAfter: number): number {
+function effectiveStale(staleAfter: number): number {
   return Math.max(2000, staleAfter);
 }
 

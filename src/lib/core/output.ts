@@ -25,7 +25,7 @@ function wrap(open: number, close: number, on: boolean) {
   return (s: string) => (on ? `\u001b[${open}m${s}\u001b[${close}m` : s);
 }
 
-export function makePalette(on: boolean): Palette {
+function makePalette(on: boolean): Palette {
   return {
     bold: wrap(1, 22, on),
     dim: wrap(2, 22, on),
@@ -37,7 +37,7 @@ export function makePalette(on: boolean): Palette {
 }
 
 /** Whether colour is wanted on a stream: --no-color and NO_COLOR win, FORCE_COLOR forces. */
-export function colorEnabled(
+function colorEnabled(
   stream: NodeJS.WriteStream,
   flag: boolean | undefined,
   env = process.env,

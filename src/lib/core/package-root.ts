@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 let cached: string | undefined;
 
 /** The directory holding claude-failover's package.json. */
-export function packageRoot(): string {
+function packageRoot(): string {
   if (cached) return cached;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {

@@ -1,7 +1,7 @@
 /** The zod schema of `state.json` (version 1). Types are derived from it. */
 import * as z from './zod.js';
 
-export const STATE_VERSION = 1;
+const STATE_VERSION = 1;
 
 const iso = () => z.iso.datetime({ offset: true });
 const nullableIso = () => z._default(z.nullable(iso()), null);
@@ -12,7 +12,7 @@ const usageWindow = z.looseObject({
   resetsAt: nullableIso(),
 });
 
-export const accountStateSchema = z.looseObject({
+const accountStateSchema = z.looseObject({
   /** Set when a confirmed limit was seen; the account is exhausted until then. */
   exhaustedUntil: nullableIso(),
   exhaustedReason: nullableStr(),
@@ -30,7 +30,7 @@ export const accountStateSchema = z.looseObject({
   ),
 });
 
-export const undeliveredSchema = z.looseObject({
+const undeliveredSchema = z.looseObject({
   task: z.string(),
   project: z.string(),
   /** Which template to send again: the task from the top, or "carry on" after a move. */
@@ -45,7 +45,7 @@ export const undeliveredSchema = z.looseObject({
   reason: nullableStr(),
 });
 
-export const sessionStateSchema = z.looseObject({
+const sessionStateSchema = z.looseObject({
   account: nullableStr(),
   claudeSessionId: nullableStr(),
   transcriptPath: nullableStr(),
@@ -72,7 +72,7 @@ const swapTriggerSchema = z.looseObject({
   snippet: z.nullable(z.string()),
 });
 
-export const swapRecordSchema = z.looseObject({
+const swapRecordSchema = z.looseObject({
   from: z.nullable(z.string()),
   to: z.nullable(z.string()),
   at: iso(),
@@ -84,7 +84,7 @@ export const swapRecordSchema = z.looseObject({
 });
 
 /** The steps of a swap, in order; the journal records the last one completed. */
-export const SWAP_STEPS = [
+const SWAP_STEPS = [
   'planned',
   'checkpointed',
   'stopped',
@@ -94,7 +94,7 @@ export const SWAP_STEPS = [
   'prompted',
 ] as const;
 
-export const swapJournalSchema = z.looseObject({
+const swapJournalSchema = z.looseObject({
   id: z.string(),
   from: z.nullable(z.string()),
   to: z.string(),
@@ -123,7 +123,7 @@ export const swapJournalSchema = z.looseObject({
   ),
 });
 
-export const pendingSwapSchema = z.looseObject({
+const pendingSwapSchema = z.looseObject({
   /** The account to leave. */
   account: z.string(),
   reason: z.string(),
@@ -134,7 +134,7 @@ export const pendingSwapSchema = z.looseObject({
 });
 
 /** What `quota check` carries from one poll to the next. */
-export const quotaMemorySchema = z.looseObject({
+const quotaMemorySchema = z.looseObject({
   /** A limit without a reset, seen once on a session: confirmed if the next poll sees it. */
   suspects: z._default(
     z.record(

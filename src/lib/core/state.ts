@@ -11,7 +11,7 @@ import { withLock, type LockOptions } from './lock.js';
 import { emptyState, stateSchema, type State } from './state-schema.js';
 import { formatKeyPath, issueText } from './zod.js';
 
-export const STATE_FILE = 'state.json';
+const STATE_FILE = 'state.json';
 const REPAIR_HINT =
   "run 'claude-failover doctor --repair' to keep the corrupt copy and restore state.json.bak";
 
@@ -21,7 +21,7 @@ export interface StatePaths {
   lock: string;
 }
 
-export function statePaths(stateDir: string): StatePaths {
+function statePaths(stateDir: string): StatePaths {
   const file = path.join(stateDir, STATE_FILE);
   return { file, backup: `${file}.bak`, lock: file };
 }

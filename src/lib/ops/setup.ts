@@ -12,9 +12,9 @@ import { cliArgv } from '../core/package-root.js';
 import { shQuote } from '../core/shell.js';
 import { ensureSymlink, linkProjects } from '../accounts/links.js';
 
-export const HOOK_EVENTS = ['SessionStart', 'UserPromptSubmit', 'Stop', 'StopFailure'] as const;
+const HOOK_EVENTS = ['SessionStart', 'UserPromptSubmit', 'Stop', 'StopFailure'] as const;
 /** Every command we install carries this, so uninstall removes only ours. */
-export const HOOK_MARKER = 'claude-failover';
+const HOOK_MARKER = 'claude-failover';
 
 export interface SetupChange {
   account: string | null;
@@ -22,7 +22,7 @@ export interface SetupChange {
 }
 
 /** The hook command line: absolute node and CLI paths, since Claude Code has its own PATH. */
-export function hookCommand(args: string[], node?: string, cli?: string): string {
+function hookCommand(args: string[], node?: string, cli?: string): string {
   const [defaultNode, defaultCli] = cliArgv();
   return [node ?? defaultNode, cli ?? defaultCli, ...args].map(shQuote).join(' ');
 }
@@ -73,7 +73,7 @@ function stripOurHooks(settings: Settings, dropEmpty: boolean): void {
  * merging with what the user has. The user's own statusline command is kept aside and
  * passed through by `hook statusline`. Writes only when something changed.
  */
-export function installHooks(
+function installHooks(
   configDir: string,
   account: string,
   stateDir: string,

@@ -42,7 +42,7 @@ export interface StatusReport {
 }
 
 /** The `status` of an account (available, exhausted, auth-error, disabled), from what it can do now. */
-export function accountStatus(c: AccountCondition): AccountStatus {
+function accountStatus(c: AccountCondition): AccountStatus {
   if (!c.enabled) return 'disabled';
   if (c.authError) return 'auth-error';
   if (c.exhausted) return 'exhausted';

@@ -5,12 +5,12 @@ import { listDir, tempPathFor, writeFileAtomic } from '../core/fs-atomic.js';
 import * as z from '../core/zod.js';
 import { formatKeyPath, issueText } from '../core/zod.js';
 
-export const QUEUE_DIR = '.agent-queue';
+const QUEUE_DIR = '.agent-queue';
 export const MARKER_SUFFIX = '.dispatched';
 export const TASK_SUFFIX = '.md';
 export const ERROR_SUFFIX = '.error.txt';
 /** The longest task id, in UTF-8 bytes: `<id>.md.dispatched` and temp names stay below 255. */
-export const MAX_TASK_ID_BYTES = 200;
+const MAX_TASK_ID_BYTES = 200;
 
 /** The queue folders a task file lives in. */
 export type QueueFolder = 'inbox' | 'done' | 'failed';
@@ -111,7 +111,7 @@ export function countQueue(projectPath: string): QueueCounts {
  * A dispatch marker, `inbox/<id>.md.dispatched` (README: Task queue): JSON `{session, account,
  * dispatchedAt, attempt}`, created exclusively (`wx`) by dispatch. Extra keys are kept.
  */
-export const dispatchMarkerSchema = z.looseObject({
+const dispatchMarkerSchema = z.looseObject({
   session: z.string().check(z.minLength(1)),
   account: z.string(),
   dispatchedAt: z.iso.datetime({ offset: true }),

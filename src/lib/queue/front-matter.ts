@@ -27,7 +27,7 @@ export class TaskFileError extends Error {
   }
 }
 
-export const frontMatterSchema = z.looseObject({
+const frontMatterSchema = z.looseObject({
   priority: z.optional(z.int({ error: 'expected an integer (higher goes first)' })),
   session: z.optional(
     z.string({ error: 'expected a session name' }).check(z.minLength(1, { error: 'is empty' })),
@@ -49,7 +49,7 @@ export interface SplitTask {
  * matter block that does not close within it (the caller reads more of the file, or, for
  * the whole file, reports it).
  */
-export function splitFrontMatter(text: string, complete = true): SplitTask | null {
+function splitFrontMatter(text: string, complete = true): SplitTask | null {
   const t = text.startsWith('\ufeff') ? text.slice(1) : text;
   const open = OPEN_RE.exec(t);
   if (!open) return { block: null, body: t };
@@ -66,7 +66,7 @@ export function splitFrontMatter(text: string, complete = true): SplitTask | nul
 }
 
 /** Parses a front matter block into its data; throws TaskFileError naming the field. */
-export async function parseFrontMatterBlock(block: string): Promise<Record<string, unknown>> {
+async function parseFrontMatterBlock(block: string): Promise<Record<string, unknown>> {
   const { parse } = await importCjs(() => import('yaml'));
   let raw: unknown;
   try {
@@ -99,7 +99,7 @@ function metaOf(data: Record<string, unknown>): TaskMeta {
 }
 
 /** How much of a task file the scan reads: enough for any sensible front matter. */
-export const HEAD_BYTES = 8192;
+const HEAD_BYTES = 8192;
 
 const decoder = () => new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

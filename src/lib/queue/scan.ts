@@ -53,7 +53,7 @@ export interface InboxScan {
 }
 
 /** Dispatch order: priority, higher first; then the id in code-point order (locale-free). */
-export function compareTasks(
+function compareTasks(
   a: { priority: number; id: string },
   b: { priority: number; id: string },
 ): number {
@@ -74,7 +74,7 @@ interface CacheFile {
   entries: Record<string, CacheEntry>;
 }
 
-export function scanCachePath(stateDir: string, project: string): string {
+function scanCachePath(stateDir: string, project: string): string {
   return path.join(stateDir, 'cache', `tasks-${project}.json`);
 }
 

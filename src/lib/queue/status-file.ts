@@ -3,7 +3,7 @@ import * as z from '../core/zod.js';
 import { readFileIfExists } from '../core/fs-atomic.js';
 import { queuePaths } from './files.js';
 
-export const agentStatusEntrySchema = z.looseObject({
+const agentStatusEntrySchema = z.looseObject({
   state: z.enum(['idle', 'working']),
   task: z._default(z.nullable(z.string()), null),
   claudeSessionId: z._default(z.nullable(z.string()), null),

@@ -46,10 +46,10 @@ export interface JanitorResult {
 }
 
 /** How many rotated generations of a log are kept (`.1` newest … `.3` oldest). */
-export const LOG_GENERATIONS = 3;
+const LOG_GENERATIONS = 3;
 
 /** Moves a file without ever overwriting: a taken name gets a numbered suffix. */
-export function moveNoClobber(from: string, toDir: string, name: string): string {
+function moveNoClobber(from: string, toDir: string, name: string): string {
   fs.mkdirSync(toDir, { recursive: true });
   const ext = path.extname(name);
   const stem = name.slice(0, name.length - ext.length);
@@ -134,7 +134,7 @@ async function pruneCheckpoints(
 /** Temp files of atomic writes (`.<name>.tmp-<pid>-<rand>`) left by a killed writer. */
 const TEMP_RE = /^\..+\.tmp-\d+-[0-9a-f]+$/;
 /** Only temp files this old are orphans: a live writer renames its own within moments. */
-export const ORPHAN_TEMP_AGE_MS = 3_600_000;
+const ORPHAN_TEMP_AGE_MS = 3_600_000;
 
 async function removeOrphanTemps(
   ctx: Context,
@@ -166,7 +166,7 @@ async function removeOrphanTemps(
 }
 
 /** Rotates `file` past `maxBytes`: file -> .1 -> .2 -> .3; the oldest generation goes. */
-export function rotateLog(file: string): void {
+function rotateLog(file: string): void {
   fs.rmSync(`${file}.${LOG_GENERATIONS}`, { force: true });
   for (let g = LOG_GENERATIONS - 1; g >= 1; g--) {
     if (fs.existsSync(`${file}.${g}`)) fs.renameSync(`${file}.${g}`, `${file}.${g + 1}`);

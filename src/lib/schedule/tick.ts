@@ -44,7 +44,7 @@ export interface TickResult {
 const SEVERITY = [EXIT.OK, EXIT.LOCK_BUSY, EXIT.IMPOSSIBLE, EXIT.FAILURE, EXIT.USAGE] as number[];
 
 /** The worse of two exit codes by SEVERITY (an unknown code counts as a failure). */
-export function worseExit(a: number, b: number): number {
+function worseExit(a: number, b: number): number {
   const rank = (c: number) => (SEVERITY.includes(c) ? SEVERITY.indexOf(c) : SEVERITY.indexOf(1));
   return rank(b) > rank(a) ? b : a;
 }

@@ -20,7 +20,7 @@ export interface TickCommand {
 }
 
 /** Where every Linux distribution keeps its programs; cron's own PATH lacks most of them. */
-export const STANDARD_PATH = [
+const STANDARD_PATH = [
   '/usr/local/sbin',
   '/usr/local/bin',
   '/usr/sbin',
@@ -37,7 +37,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * `claude` and `tmux` are found where the operator finds them), then the standard dirs.
  * Relative entries and the node_modules dirs npm and npx add are left out.
  */
-export function schedulePath(env: NodeJS.ProcessEnv, node: string): string {
+function schedulePath(env: NodeJS.ProcessEnv, node: string): string {
   const dirs = [path.dirname(node), ...(env.PATH ?? '').split(':'), ...STANDARD_PATH];
   const seen = new Set<string>();
   for (const d of dirs) {
@@ -48,7 +48,7 @@ export function schedulePath(env: NodeJS.ProcessEnv, node: string): string {
 }
 
 /** The config file to pass with `-c`: absolute, and `package.json` for a package.json config. */
-export function configFileOf(config: Pick<Config, 'file'>): string {
+function configFileOf(config: Pick<Config, 'file'>): string {
   if (!config.file) {
     throw new ConfigError(
       'a scheduled tick needs a config file, and this config has none',
