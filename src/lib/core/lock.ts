@@ -30,6 +30,20 @@ function effectiveStale(staleAfter: number): number {
 }
 
 /**
+ * proper-lockfile's options, the same in every process: it takes a lock over once its mtime
+ * is older than `stale`, so each holder refreshes it at half that; no retries of its own.
+ */
+function lockOptions(stale: number, onCompromised: (err: Error) => void) {
+  return {
+    realpath: false,
+    stale,
+    update: Math.max(1000, Math.floor(stale / 2)),
+    retries: 0,
+    onCompromised,
+  };
+}
+
+/**
  * Takes the lock on `file` (it need not exist), runs `fn`, and releases the lock.
  * Throws LockBusyError when it is still held after `waitFor`.
  */
@@ -47,17 +61,14 @@ export async function withLock<T>(
     try {
       release = await (
         await lockfile()
-      ).lock(file, {
-        realpath: false,
-        stale,
-        update: Math.max(1000, Math.floor(stale / 2)),
-        retries: 0,
-        onCompromised: (err) => {
+      ).lock(
+        file,
+        lockOptions(stale, (err) => {
           // Another process took the lock over (we were too slow to refresh it). Finish
           // nothing more under it: the caller's write checks `compromised` first.
           compromised = err;
-        },
-      });
+        }),
+      );
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
@@ -92,13 +103,10 @@ export async function tryLock(
   try {
     return await (
       await lockfile()
-    ).lock(file, {
-      realpath: false,
-      stale,
-      update: Math.max(1000, Math.floor(stale / 2)),
-      retries: 0,
-      onCompromised: () => undefined,
-    });
+    ).lock(
+      file,
+      lockOptions(stale, () => undefined),
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return null;
     throw err;
