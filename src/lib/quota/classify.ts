@@ -25,13 +25,13 @@
 import type * as Luxon from 'luxon';
 import { ConfigError } from '../core/errors.js';
 import {
-  builtin,
   kindFromText,
   type KindHint,
   type PatternHit,
   type QuotaKind,
   type Verdict,
-} from './patterns.js';
+} from './pattern-kit.js';
+import { builtin } from './patterns.js';
 import {
   epochPhrase,
   findResetPhrase,
@@ -49,7 +49,7 @@ import {
   type LogicalLine,
 } from './text.js';
 
-export type { QuotaKind, Verdict } from './patterns.js';
+export type { QuotaKind, Verdict } from './pattern-kit.js';
 
 /** SPEC section 6: what `quota explain --json` prints. */
 export interface QuotaVerdict {
