@@ -32,14 +32,8 @@ import {
   type Verdict,
 } from './pattern-kit.js';
 import { builtin } from './patterns.js';
-import {
-  epochPhrase,
-  findResetPhrase,
-  resolveReset,
-  resolveZoneName,
-  systemZone,
-  type ResetPhrase,
-} from './reset-time.js';
+import { epochPhrase, findResetPhrase, type ResetPhrase } from './reset-phrase.js';
+import { resolveReset, resolveZoneName, systemZone } from './reset-time.js';
 import {
   collapse,
   logicalLines,
@@ -51,7 +45,7 @@ import {
 
 export type { QuotaKind, Verdict } from './pattern-kit.js';
 
-/** SPEC section 6: what `quota explain --json` prints. */
+/** What `quota explain --json` prints (README "How detection decides"). */
 export interface QuotaVerdict {
   verdict: Verdict;
   kind: QuotaKind | null;

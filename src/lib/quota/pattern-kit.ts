@@ -4,7 +4,7 @@
  * and the readers of a limit's kind from its wording (`qualifierKind`, `kindFromText`).
  * The tables are in patterns-limit.ts (limit messages) and patterns.ts (the rest).
  */
-import type { ResetPhrase } from './reset-time.js';
+import type { ResetPhrase } from './reset-phrase.js';
 
 export type Verdict = 'limit' | 'warning' | 'transient' | 'stale' | 'none';
 export type QuotaKind =

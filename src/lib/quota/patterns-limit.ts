@@ -31,7 +31,7 @@ import {
   WORDS,
   type Pattern,
 } from './pattern-kit.js';
-import { findWhenPhrase, type ResetPhrase } from './reset-time.js';
+import { findWhenPhrase, type ResetPhrase } from './reset-phrase.js';
 
 const AUTO_CONTINUE = 'limit.auto-continue';
 

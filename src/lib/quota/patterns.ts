@@ -18,7 +18,7 @@ import {
   type PatternHit,
 } from './pattern-kit.js';
 import { LIMITS } from './patterns-limit.js';
-import { findWhenPhrase, parseDuration, type ResetPhrase } from './reset-time.js';
+import { findWhenPhrase, parseDuration, type ResetPhrase } from './reset-phrase.js';
 
 // Warnings: work continues. They may also follow a separator (footer chips).
 const MODEL_FALLBACK: Pattern = {
