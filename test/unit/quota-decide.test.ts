@@ -8,14 +8,10 @@ import {
   emptyState as sharedEmptyState,
   type State,
 } from '../../src/lib/core/state-schema.js';
-import {
-  applyQuotaChanges,
-  decideQuota,
-  nextPendingSwap,
-  type QuotaOutcome,
-} from '../../src/lib/quota/decide.js';
+import { decideQuota, type QuotaOutcome } from '../../src/lib/quota/decide.js';
 import type { QuotaEvidence, SessionEvidence } from '../../src/lib/quota/evidence.js';
 import { createClassifier, type QuotaClassifier } from '../../src/lib/quota/index.js';
+import { applyQuotaChanges, nextPendingSwap } from '../../src/lib/quota/state-changes.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const at = (ms: number) => new Date(NOW.getTime() + ms).toISOString();

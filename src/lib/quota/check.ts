@@ -13,7 +13,6 @@ import type { State } from '../core/state-schema.js';
 import { emit } from '../notify/index.js';
 import { runSwap, sessionsOn, type SwapResult } from '../swap/swap.js';
 import {
-  applyQuotaChanges,
   decideQuota,
   inCooldown,
   type QuotaDecision,
@@ -22,6 +21,7 @@ import {
 } from './decide.js';
 import type { Detection } from './detections.js';
 import { gatherEvidence, type QuotaEvidence } from './evidence.js';
+import { applyQuotaChanges } from './state-changes.js';
 import { refreshUsageFromApi } from './usage-api.js';
 
 export interface QuotaCheckResult {

@@ -10,18 +10,14 @@
  * asks for a proactive swap at the next moment every session is idle. Transient errors
  * (500/529 bursts, short retries) never count.
  */
-import { accountCondition, pickSwapTarget, type AccountFiles } from '../accounts/condition.js';
+import { accountCondition } from '../accounts/condition.js';
 import type { Config } from '../core/config.js';
 import type { EventLevel } from '../core/events.js';
-import {
-  accountState,
-  type PendingSwap,
-  type QuotaMemory,
-  type State,
-} from '../core/state-schema.js';
+import type { PendingSwap, State } from '../core/state-schema.js';
 import type { SwapOptions, SwapTrigger } from '../swap/swap.js';
-import { fingerprint, readSession, type Detection } from './detections.js';
+import { fingerprint, laterTime, readSession, type Detection } from './detections.js';
 import type { QuotaEvidence } from './evidence.js';
+import { nextPendingSwap, type QuotaStateChanges } from './state-changes.js';
 
 export type QuotaDecision =
   | 'clean'
@@ -51,26 +47,6 @@ export interface QuotaEvent {
   level?: EventLevel;
 }
 
-/** What the state file must take from this run (applied by `applyQuotaChanges`). */
-export interface QuotaStateChanges {
-  account: string;
-  suspects: QuotaMemory['suspects'];
-  lastCheckAt: string;
-  /** New fingerprints of lines logged, per session. */
-  logged: Record<string, string[]>;
-  /** New fingerprints of pane limit lines acted on, per session. */
-  consumed: Record<string, string[]>;
-  /** Mark the account exhausted. */
-  exhausted: { until: string; reason: string | null } | null;
-  /** Mark the account auth-error at this time. */
-  authErrorAt: string | null;
-  /**
-   * `limit`: this request replaces any other. `usage`: the proactive request over `swapAt`
-   * (null when under it), merged by `nextPendingSwap`. Null: the request stays as it is.
-   */
-  pendingSwap: { limit: PendingSwap } | { usage: PendingSwap | null } | null;
-}
-
 export interface QuotaOutcome {
   /** What the run reports when it swaps nothing (a swap's own result reports otherwise). */
   decision: QuotaDecision;
@@ -89,7 +65,7 @@ export interface QuotaOutcome {
   waitForIdle: { events: QuotaEvent[] } | null;
 }
 
-export interface DecideOptions {
+interface DecideOptions {
   /** `--no-swap`: record the limit and the request, swap nothing. */
   noSwap?: boolean;
 }
@@ -116,26 +92,6 @@ function exhaustionChanged(
 ): boolean {
   if (!prev || Date.parse(prev) <= now.getTime()) return true;
   return resetsAt !== null && Math.abs(Date.parse(until) - Date.parse(prev)) >= EXHAUSTED_CHANGE_MS;
-}
-
-const later = (a: string | null, b: string | null) =>
-  !a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b;
-
-/**
- * The pending swap after this run: a proactive request is made when usage is over
- * `swapAt` and none is pending, dropped when the window reset before the sessions went idle,
- * and any request for an account already left is stale.
- */
-export function nextPendingSwap(
-  current: PendingSwap | null,
-  account: string,
-  usageRequest: PendingSwap | null,
-): PendingSwap | null {
-  let pending = current;
-  if (usageRequest && !pending) pending = usageRequest;
-  if (!usageRequest && pending?.proactive) pending = null;
-  if (pending && pending.account !== account) pending = null;
-  return pending;
 }
 
 /** Decides one `quota check` run (see the file comment). */
@@ -248,7 +204,7 @@ export function decideQuota(
 
   const confirmed = readings.filter((r) => r.confirmed).map((r) => r.confirmed!);
   if (confirmed.length) {
-    const resetsAt = confirmed.reduce<string | null>((a, d) => later(a, d.resetsAt), null);
+    const resetsAt = confirmed.reduce<string | null>((a, d) => laterTime(a, d.resetsAt), null);
     const first = confirmed[0]!;
     const trigger: SwapTrigger = {
       session: first.session,
@@ -369,45 +325,4 @@ export function decideQuota(
       ...(want.proactive ? {} : { exhaustedUntil: state.accounts[active]?.exhaustedUntil ?? null }),
     };
   return outcome;
-}
-
-const MAX_REMEMBERED = 50;
-
-function remember(list: string[] | undefined, fps: string[]): string[] {
-  return [...new Set([...(list ?? []), ...fps])].slice(-MAX_REMEMBERED);
-}
-
-/**
- * Writes a run's `QuotaStateChanges` into `st` (the state as read under its lock). Any
- * usable account ends an "all exhausted" episode (`noUsableAccountSince`).
- */
-export function applyQuotaChanges(
-  st: State,
-  changes: QuotaStateChanges,
-  config: Config,
-  files: Record<string, AccountFiles>,
-  now: Date,
-): void {
-  const { account } = changes;
-  st.quota.suspects = changes.suspects;
-  st.quota.lastCheckAt = changes.lastCheckAt;
-  for (const [session, fps] of Object.entries(changes.logged))
-    st.quota.logged[session] = remember(st.quota.logged[session], fps);
-  for (const [session, fps] of Object.entries(changes.consumed))
-    st.quota.consumed[session] = remember(st.quota.consumed[session], fps);
-  if (
-    pickSwapTarget(config, st, now, [], files) &&
-    !accountCondition(config, st, account, now, files[account]).exhausted
-  )
-    st.noUsableAccountSince = null;
-  if (changes.exhausted) {
-    const a = accountState(st, account);
-    a.exhaustedUntil = changes.exhausted.until;
-    a.exhaustedReason = changes.exhausted.reason;
-  }
-  if (changes.authErrorAt) accountState(st, account).authErrorAt = changes.authErrorAt;
-  if (changes.pendingSwap && 'limit' in changes.pendingSwap)
-    st.pendingSwap = changes.pendingSwap.limit;
-  else if (changes.pendingSwap)
-    st.pendingSwap = nextPendingSwap(st.pendingSwap, account, changes.pendingSwap.usage);
 }

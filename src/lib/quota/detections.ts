@@ -11,7 +11,7 @@ import type { State } from '../core/state-schema.js';
 import type { LineVerdict, QuotaExplanation } from './classify.js';
 import type { SessionEvidence } from './evidence.js';
 
-export type EvidenceSource = 'hook' | 'transcript' | 'pane';
+type EvidenceSource = 'hook' | 'transcript' | 'pane';
 
 export interface Detection {
   session: string;
@@ -32,7 +32,7 @@ export interface Detection {
   repeat?: boolean;
 }
 
-export interface SessionReading {
+interface SessionReading {
   session: string;
   detections: Detection[];
   /** A limit that counts now (hook, transcript, or a pane limit with a reset). */
@@ -50,6 +50,10 @@ export interface SessionReading {
 /** A short hash of a line, whitespace-insensitive, for the state's quota memory. */
 export const fingerprint = (text: string) =>
   createHash('sha256').update(text.replace(/\s+/g, ' ').trim()).digest('hex').slice(0, 16);
+
+/** The later of two ISO times; null only when both are. */
+export const laterTime = (a: string | null, b: string | null) =>
+  !a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b;
 
 /** A limit whose reset is within this of an account's recorded end is that account's. */
 const SAME_RESET_MS = 60_000;

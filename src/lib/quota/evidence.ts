@@ -15,10 +15,11 @@ import type { SessionConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import type { State } from '../core/state-schema.js';
 import { readAgentStatus } from '../queue/status-file.js';
+import { laterTime } from './detections.js';
 import { createClassifier, type QuotaClassifier, type QuotaExplanation } from './index.js';
 
 /** A `StopFailure` that a session's agent reported on the account. */
-export interface HookReport {
+interface HookReport {
   /** Claude Code's error class: rate_limit, server_error, authentication_failed, ... */
   error: string | null;
   /** The message shown, e.g. the limit text with its reset time. */
@@ -28,7 +29,7 @@ export interface HookReport {
 }
 
 /** The transcript's last 429 record. */
-export interface TranscriptReport {
+interface TranscriptReport {
   text: string;
   reading: QuotaExplanation;
 }
@@ -50,13 +51,10 @@ export interface QuotaEvidence {
   accountFiles: Record<string, AccountFiles>;
 }
 
-const later = (a: string | null, b: string | null) =>
-  !a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b;
-
 /** Evidence counts from the session's launch on its account, or the last swap if later. */
 function evidenceSince(state: State, session: string): string {
   const st = state.sessions[session];
-  return later(st?.launchedAt ?? null, state.lastSwap?.at ?? null) ?? new Date(0).toISOString();
+  return laterTime(st?.launchedAt ?? null, state.lastSwap?.at ?? null) ?? new Date(0).toISOString();
 }
 
 /** The session's `StopFailure` signals on `account` since `since`, rate limits classified. */
