@@ -57,14 +57,45 @@ export function isAccountUnusableError(error: string | null | undefined): boolea
  */
 export function authErrorHolds(configDir: string | undefined, authErrorAt: string | null): boolean {
   if (!authErrorAt) return false;
-  if (!configDir) return true;
+  return holdsSince(credentialsMtime(configDir), authErrorAt);
+}
+
+/** An auth-error mark holds while the credentials are unknown or older than the mark. */
+function holdsSince(credentialsMtimeMs: number | null, authErrorAt: string | null): boolean {
+  if (!authErrorAt) return false;
+  return credentialsMtimeMs === null || credentialsMtimeMs <= Date.parse(authErrorAt);
+}
+
+function credentialsMtime(configDir: string | undefined): number | null {
+  if (!configDir) return null;
   try {
-    return (
-      fs.statSync(path.join(configDir, '.credentials.json')).mtimeMs <= Date.parse(authErrorAt)
-    );
+    return fs.statSync(path.join(configDir, '.credentials.json')).mtimeMs;
   } catch {
-    return true;
+    return null;
   }
+}
+
+/**
+ * What `accountCondition` reads from disk for one account: the statusline's usage file and
+ * when its login last changed. Read once up front, they let a decision stay pure.
+ */
+export interface AccountFiles {
+  usage: AccountUsage | null;
+  /** The mtime of `<configDir>/.credentials.json`; null when it cannot be read. */
+  credentialsMtimeMs: number | null;
+}
+
+/** Reads the `AccountFiles` of every configured account, by name. */
+export function readAccountFiles(config: Config): Record<string, AccountFiles> {
+  return Object.fromEntries(
+    config.accounts.map((a) => [
+      a.name,
+      {
+        usage: readUsage(config.stateDir, a.name),
+        credentialsMtimeMs: credentialsMtime(a.configDir),
+      },
+    ]),
+  );
 }
 
 /** A window counts until its reset: after it, the usage is back to zero. */
@@ -80,8 +111,13 @@ export function accountUsage(
   state: State,
   name: string,
 ): AccountUsage | NonNullable<AccountState['usage']> | null {
-  const fromHook = readUsage(stateDir, name);
-  const fromState = state.accounts[name]?.usage ?? null;
+  return freshestUsage(readUsage(stateDir, name), state.accounts[name]?.usage ?? null);
+}
+
+function freshestUsage(
+  fromHook: AccountUsage | null,
+  fromState: AccountState['usage'] | null,
+): AccountUsage | NonNullable<AccountState['usage']> | null {
   if (!fromHook) return fromState;
   if (!fromState) return fromHook;
   return Date.parse(fromHook.updatedAt) >= Date.parse(fromState.updatedAt) ? fromHook : fromState;
@@ -102,16 +138,23 @@ export function swapInProgress(state: State): { from: string | null; to: string 
   return j && j.step !== 'done' ? { from: j.from, to: j.to } : null;
 }
 
+/**
+ * What account `name` can do at `now`. `files` are its files read beforehand
+ * (`readAccountFiles`); without them they are read here.
+ */
 export function accountCondition(
   config: Config,
   state: State,
   name: string,
   now: Date,
+  files?: AccountFiles,
 ): AccountCondition {
   const acct = config.accounts.find((a) => a.name === name);
   const st = state.accounts[name];
   const exhausted = Boolean(st?.exhaustedUntil && Date.parse(st.exhaustedUntil) > now.getTime());
-  const usage = accountUsage(config.stateDir, state, name);
+  const usage = files
+    ? freshestUsage(files.usage, st?.usage ?? null)
+    : accountUsage(config.stateDir, state, name);
   const used = usedPercent(usage, now);
   const swap = swapInProgress(state);
   return {
@@ -120,7 +163,9 @@ export function accountCondition(
     priority: acct?.priority ?? Number.MAX_SAFE_INTEGER,
     exhausted,
     exhaustedUntil: exhausted ? st!.exhaustedUntil : null,
-    authError: authErrorHolds(acct?.configDir, st?.authErrorAt ?? null),
+    authError: files
+      ? holdsSince(files.credentialsMtimeMs, st?.authErrorAt ?? null)
+      : authErrorHolds(acct?.configDir, st?.authErrorAt ?? null),
     usage,
     usedPercent: used,
     draining: used !== null && used >= config.quota.drainAt,
@@ -135,19 +180,20 @@ export function acceptsWork(c: AccountCondition): boolean {
 }
 
 /**
- * The swap target (README: What happens on a usage limit): enabled, not exhausted, not in auth error, not over
- * `swapAt`; then the lowest priority number, then the most headroom (unknown usage counts
- * as full headroom). `exclude` holds the source and accounts already tried.
+ * The swap target: enabled, not exhausted, not in auth error, not over `swapAt`; then the
+ * lowest priority number, then the most headroom (unknown usage counts as full headroom).
+ * `exclude` holds the source and accounts already tried; `files` as for `accountCondition`.
  */
 export function pickSwapTarget(
   config: Config,
   state: State,
   now: Date,
   exclude: readonly string[],
+  files?: Record<string, AccountFiles>,
 ): AccountCondition | null {
   const candidates = config.accounts
     .filter((a) => !exclude.includes(a.name))
-    .map((a) => accountCondition(config, state, a.name, now))
+    .map((a) => accountCondition(config, state, a.name, now, files?.[a.name]))
     .filter((c) => c.enabled && !c.exhausted && !c.authError && !c.overSwapAt);
   candidates.sort(
     (a, b) =>

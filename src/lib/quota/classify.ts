@@ -25,21 +25,15 @@
 import type * as Luxon from 'luxon';
 import { ConfigError } from '../core/errors.js';
 import {
-  builtin,
   kindFromText,
   type KindHint,
   type PatternHit,
   type QuotaKind,
   type Verdict,
-} from './patterns.js';
-import {
-  epochPhrase,
-  findResetPhrase,
-  resolveReset,
-  resolveZoneName,
-  systemZone,
-  type ResetPhrase,
-} from './reset-time.js';
+} from './pattern-kit.js';
+import { builtin } from './patterns.js';
+import { epochPhrase, findResetPhrase, type ResetPhrase } from './reset-phrase.js';
+import { resolveReset, resolveZoneName, systemZone } from './reset-time.js';
 import {
   collapse,
   logicalLines,
@@ -49,9 +43,9 @@ import {
   type LogicalLine,
 } from './text.js';
 
-export type { QuotaKind, Verdict } from './patterns.js';
+export type { QuotaKind, Verdict } from './pattern-kit.js';
 
-/** SPEC section 6: what `quota explain --json` prints. */
+/** What `quota explain --json` prints (README "How detection decides"). */
 export interface QuotaVerdict {
   verdict: Verdict;
   kind: QuotaKind | null;

@@ -28,7 +28,8 @@ export type {
 } from './classify.js';
 export { lastLines, normalizeText } from './text.js';
 export { LONG_RETRY_MS } from './patterns.js';
-export { findResetPhrase, resolveReset, type ResetPhrase, type ResetSpec } from './reset-time.js';
+export { findResetPhrase, type ResetPhrase, type ResetSpec } from './reset-phrase.js';
+export { resolveReset } from './reset-time.js';
 
 let luxon: typeof Luxon | undefined;
 
@@ -56,7 +57,7 @@ export async function normalizeTimeZone(name: string): Promise<string | null> {
   return resolveZoneName(await loadLuxon(), name);
 }
 
-/** Exactly the SPEC section 6 object, in its key order. */
+/** The object `quota explain --json` prints (README "How detection decides"), keys in order. */
 export function toVerdictJson(r: QuotaVerdict): QuotaVerdict {
   return {
     verdict: r.verdict,
