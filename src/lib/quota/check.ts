@@ -110,7 +110,15 @@ export async function runQuotaCheck(
   const evidence: QuotaEvidence = inCooldown(state, now)
     ? { account: active, sessions: [], accountFiles: {} }
     : await gatherEvidence(ctx, state, active, sessions, now);
-  const outcome = decideQuota(evidence, state, ctx.config, now, { noSwap: opts.noSwap });
+  let outcome = decideQuota(evidence, state, ctx.config, now, { noSwap: opts.noSwap });
+  if (outcome.changes)
+    // Decided again on the state read under its lock, so a run that overlaps another
+    // (a manual `quota check` beside `tick`) sees that run's marks: no event twice.
+    await ctx.state.update((st) => {
+      outcome = decideQuota(evidence, st, ctx.config, now, { noSwap: opts.noSwap });
+      if (outcome.changes)
+        applyQuotaChanges(st, outcome.changes, ctx.config, evidence.accountFiles, now);
+    });
   const base = {
     now: now.toISOString(),
     activeAccount: active,
@@ -119,11 +127,6 @@ export async function runQuotaCheck(
     limit: outcome.limit,
   };
 
-  const changes = outcome.changes;
-  if (changes)
-    await ctx.state.update((st) =>
-      applyQuotaChanges(st, changes, ctx.config, evidence.accountFiles, now),
-    );
   await emitAll(ctx, outcome.events, now);
 
   if (outcome.waitForIdle && !(await allIdle(ctx, ctx.state.read(), sessions, now))) {
