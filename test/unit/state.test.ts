@@ -3,11 +3,28 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateError } from '../../src/lib/core/errors.js';
 import { checkStateHealth, repairState, StateStore } from '../../src/lib/core/state.js';
+import { emptyState } from '../../src/lib/core/state-schema.js';
 import { tempDir } from '../helpers/env.js';
 
 const LOCK = { waitFor: 2000, staleAfter: 2000 };
 
 describe('StateStore', () => {
+  it('gives every empty state its own maps (a change to one never shows in the next)', () => {
+    const a = emptyState();
+    a.quota.suspects.s1 = {
+      account: 'x',
+      pattern: null,
+      line: null,
+      firstSeenAt: '2026-01-01T00:00:00.000Z',
+      polls: 1,
+    };
+    a.quota.logged.s1 = ['fp'];
+    const b = emptyState();
+    expect(b.quota.suspects).toEqual({});
+    expect(b.quota.logged).toEqual({});
+    expect(b.sessions).toEqual({});
+  });
+
   it('starts empty, writes version 1 atomically with mode 0600, and keeps the previous copy as .bak', async () => {
     const dir = path.join(tempDir(), 'state');
     const store = new StateStore(dir, LOCK);

@@ -175,13 +175,14 @@ export const stateSchema = z.looseObject({
   pendingSwap: z._default(z.nullable(pendingSwapSchema), null),
   /** Since when no account has been usable (accounts.exhausted is sent once per episode). */
   noUsableAccountSince: nullableIso(),
-  quota: z._default(quotaMemorySchema, {
+  // A function, so each state gets its own maps (zod copies a default object shallowly).
+  quota: z._default(quotaMemorySchema, () => ({
     suspects: {},
     consumed: {},
     logged: {},
     lastCheckAt: null,
     usageApiAt: {},
-  }),
+  })),
   /** When periodic jobs last ran (checkpoint, janitor), by name. */
   lastRun: z._default(z.record(z.string(), iso()), {}),
   updatedAt: nullableIso(),
