@@ -11,7 +11,7 @@ import { contextFromConfig } from '../src/lib/core/context.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { Output } from '../src/lib/core/output.js';
 import { readTaskAttempts } from '../src/lib/queue/files.js';
-import { requeueTask } from '../src/lib/tasks/tasks.js';
+import { requeueTask } from '../src/lib/tasks/requeue.js';
 import { runCli, tempDir } from './helpers/env.js';
 
 function sandbox(extra = '') {

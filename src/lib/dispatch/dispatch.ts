@@ -52,7 +52,8 @@ import {
 } from '../queue/files.js';
 import { updateAgentStatus } from '../claude/signals.js';
 import { scanInbox, type InboxScan, type ScannedTask } from '../queue/scan.js';
-import { failTaskFile, pinProblem, type Project } from '../tasks/tasks.js';
+import { failTaskFile } from '../tasks/finish.js';
+import { pinProblem, type Project } from '../tasks/locate.js';
 
 export interface DispatchOptions {
   /** Plan only: no marker, no prompt, no status change, no move (the scan cache is kept). */

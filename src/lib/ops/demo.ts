@@ -134,7 +134,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       `   Started ${SESSIONS.join(', ')} on the primary account; each runs in the project directory with CLAUDE_CONFIG_DIR of primary.`,
     );
 
-    const { addTask } = await import('../tasks/tasks.js');
+    const { addTask } = await import('../tasks/add.js');
     const queue = async (batch: Array<[string, string]>) => {
       for (const [id, title] of batch) {
         const text = `# ${title}\n\nsim-work: 1500ms\nsim-say: ${title.replace(/\.$/, '')}: done.\n`;
