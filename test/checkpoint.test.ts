@@ -12,7 +12,7 @@ import {
   summarizeToolInput,
   writeCheckpoints,
 } from '../src/lib/agents/checkpoint.js';
-import { parseConfigText } from '../src/lib/core/config.js';
+import { parseConfigText } from '../src/lib/core/config-parse.js';
 import { contextFromConfig } from '../src/lib/core/context.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { Output } from '../src/lib/core/output.js';

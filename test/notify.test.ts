@@ -3,7 +3,8 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../src/lib/core/config.js';
+import type { Config } from '../src/lib/core/config.js';
+import { parseConfig } from '../src/lib/core/config-parse.js';
 import { redact } from '../src/lib/core/redact.js';
 import { readEvents } from '../src/lib/core/events.js';
 import {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../src/lib/core/config.js';
+import { parseConfigText } from '../src/lib/core/config-parse.js';
 import { contextFromConfig } from '../src/lib/core/context.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { Output } from '../src/lib/core/output.js';

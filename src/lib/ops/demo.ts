@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfigText } from '../core/config.js';
+import { parseConfigText } from '../core/config-parse.js';
 import { readEvents } from '../core/events.js';
 import { contextFromConfig, type Context } from '../core/context.js';
 import { Output } from '../core/output.js';
