@@ -127,7 +127,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     );
     const { runSetup } = await import('./setup.js');
     runSetup(config, 'primary');
-    const { startSessions } = await import('../agents/sessions.js');
+    const { startSessions } = await import('../agents/session-control.js');
     progress('starting the agents');
     await startSessions(ctx, [], progress);
     say(
