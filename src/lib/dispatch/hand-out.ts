@@ -27,7 +27,8 @@ import type { Assignment, DispatchReport } from './report.js';
 
 /**
  * Takes the claim of `session` while a dispatcher hands it a task: a per-session lock,
- * `<stateDir>/dispatch/<session>.lock`, that goes stale when its dispatcher is killed. Returns its release, or null when another dispatcher holds it.
+ * `<stateDir>/dispatch/<session>.lock`, that goes stale when its dispatcher is killed.
+ * Returns its release, or null when another dispatcher holds it.
  */
 export async function claimSession(
   ctx: Context,
@@ -60,6 +61,7 @@ export class TaskQueue {
   }
 }
 
+/** One project in a dispatch run: its scan, its queue of valid tasks, markers and sessions. */
 export interface ProjectRun {
   project: Project;
   scan: InboxScan;
