@@ -12,16 +12,13 @@ import {
   summarizeToolInput,
   writeCheckpoints,
 } from '../src/lib/agents/checkpoint.js';
-import { parseConfigText } from '../src/lib/core/config.js';
+import { parseConfigText } from '../src/lib/core/config-parse.js';
 import { contextFromConfig } from '../src/lib/core/context.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { Output } from '../src/lib/core/output.js';
 import { listDispatchMarkers } from '../src/lib/queue/files.js';
-import {
-  readLinesFromEnd,
-  scanTranscriptTail,
-  type LineInfo,
-} from '../src/lib/claude/transcript.js';
+import { readLinesFromEnd, type LineInfo } from '../src/lib/claude/lines-from-end.js';
+import { scanTranscriptTail } from '../src/lib/claude/transcript.js';
 import { findTranscript, locateSessionTranscript } from '../src/lib/claude/transcript-find.js';
 import { encodeProjectDir } from '../src/lib/claude/transcript-path.js';
 import type { Tmux } from '../src/lib/core/tmux.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/lib/core/config.js';
+import { parseConfig } from '../src/lib/core/config-parse.js';
 import {
   CRON_BEGIN,
   CRON_END,

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { typePrompt } from '../src/lib/agents/agent.js';
-import { parseConfigText } from '../src/lib/core/config.js';
+import { parseConfigText } from '../src/lib/core/config-parse.js';
 import { confirmationProbe, transcriptHasPrompt } from '../src/lib/dispatch/delivery.js';
 import { runHook } from '../src/lib/claude/hook-handler.js';
 import { normalizePrompt, promptFingerprint } from '../src/lib/claude/prompt-fingerprint.js';

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DispatchReport } from '../src/lib/dispatch/dispatch.js';
+import type { DispatchReport } from '../src/lib/dispatch/report.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { simSandbox, waitFor } from './helpers/sim.js';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readAgentStatus } from '../src/lib/queue/status-file.js';
 import { deliverTaskPrompt } from '../src/lib/dispatch/delivery.js';
-import type { DispatchReport } from '../src/lib/dispatch/dispatch.js';
+import type { DispatchReport } from '../src/lib/dispatch/report.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { isSessionIdle } from '../src/lib/agents/idle.js';
 import { renderPrompt } from '../src/lib/dispatch/prompt.js';

@@ -3,22 +3,16 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../src/lib/core/config.js';
+import type { Config } from '../src/lib/core/config.js';
+import { parseConfig } from '../src/lib/core/config-parse.js';
 import { redact } from '../src/lib/core/redact.js';
 import { readEvents } from '../src/lib/core/events.js';
-import {
-  DEDUP_WINDOW_MS,
-  emit,
-  escapeHtml,
-  eventFingerprint,
-  readOutbox,
-  retryDelay,
-  retryOutbox,
-  sendTest,
-  SINK_TIMEOUT_MS,
-  telegramText,
-  wantsEvent,
-} from '../src/lib/notify/index.js';
+import { DEDUP_WINDOW_MS, emit, eventFingerprint, wantsEvent } from '../src/lib/notify/index.js';
+import { retryDelay, retryOutbox } from '../src/lib/notify/outbox.js';
+import { sendTest } from '../src/lib/notify/send-test.js';
+import { SINK_TIMEOUT_MS } from '../src/lib/notify/sink.js';
+import { readOutbox } from '../src/lib/notify/store.js';
+import { escapeHtml, telegramText } from '../src/lib/notify/telegram.js';
 import { runCli, startWorker, tempDir, worker, writeConfig } from './helpers/env.js';
 
 // A token shaped like a real one, and a second secret of a shape no generic rule knows.

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DISPATCH_PROMPT } from '../src/lib/core/config.js';
+import { DEFAULT_DISPATCH_PROMPT } from '../src/lib/core/config-schema.js';
 import { cliArgv } from '../src/lib/core/package-root.js';
 import { cliCommand, renderPrompt } from '../src/lib/dispatch/prompt.js';
 import {

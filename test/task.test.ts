@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../src/lib/core/config.js';
+import { parseConfigText } from '../src/lib/core/config-parse.js';
 import { contextFromConfig } from '../src/lib/core/context.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { Output } from '../src/lib/core/output.js';
 import { readTaskAttempts } from '../src/lib/queue/files.js';
-import { requeueTask } from '../src/lib/tasks/tasks.js';
+import { requeueTask } from '../src/lib/tasks/requeue.js';
 import { runCli, tempDir } from './helpers/env.js';
 
 function sandbox(extra = '') {

@@ -1,5 +1,6 @@
 import { createContext, type GlobalOptions } from '../lib/core/context.js';
-import { configuredSinks, sendTest } from '../lib/notify/index.js';
+import { configuredSinks } from '../lib/notify/deliver.js';
+import { sendTest } from '../lib/notify/send-test.js';
 import type { Output } from '../lib/core/output.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createContext, type GlobalOptions } from '../lib/core/context.js';
 import { textTable } from '../lib/core/table.js';
 import type { Output } from '../lib/core/output.js';
-import { listSessions, startSessions, stopSessions } from '../lib/agents/sessions.js';
+import { listSessions, startSessions, stopSessions } from '../lib/agents/session-control.js';
 
 export type SessionVerb = 'start' | 'stop' | 'restart' | 'list';
 

@@ -5,14 +5,10 @@ import { UsageError } from '../lib/core/errors.js';
 import { textTable } from '../lib/core/table.js';
 import type { Output } from '../lib/core/output.js';
 import { showId } from '../lib/core/shell.js';
-import {
-  addTask,
-  completeTask,
-  failTask,
-  listTasks,
-  requeueTask,
-  type FinishResult,
-} from '../lib/tasks/tasks.js';
+import { addTask } from '../lib/tasks/add.js';
+import { completeTask, failTask, type FinishResult } from '../lib/tasks/finish.js';
+import { listTasks } from '../lib/tasks/list.js';
+import { requeueTask } from '../lib/tasks/requeue.js';
 
 export interface TaskAddOptions {
   id?: string;

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseConfigText, type Config } from '../../src/lib/core/config.js';
+import type { Config } from '../../src/lib/core/config.js';
+import { parseConfigText } from '../../src/lib/core/config-parse.js';
 import { contextFromConfig, type Clock, type Context } from '../../src/lib/core/context.js';
 import { Output } from '../../src/lib/core/output.js';
 import type { Tmux } from '../../src/lib/core/tmux.js';

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DispatchReport } from '../../src/lib/dispatch/dispatch.js';
+import type { DispatchReport } from '../../src/lib/dispatch/report.js';
 import { readEvents } from '../../src/lib/core/events.js';
 import { tempDir, tmuxSocket } from '../helpers/env.js';
 import { simSandbox, waitFor, type SimSandbox } from '../helpers/sim.js';

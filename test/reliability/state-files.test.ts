@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/lib/core/config.js';
+import { parseConfigText } from '../../src/lib/core/config-parse.js';
 import { contextFromConfig } from '../../src/lib/core/context.js';
 import { runDoctor } from '../../src/lib/ops/doctor.js';
 import { tryLock } from '../../src/lib/core/lock.js';

@@ -2,12 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  findConfigFile,
-  loadConfig,
-  parseConfig,
-  rawConfigSchema,
-} from '../../src/lib/core/config.js';
+import { findConfigFile, loadConfig } from '../../src/lib/core/config.js';
+import { parseConfig } from '../../src/lib/core/config-parse.js';
+import { rawConfigSchema } from '../../src/lib/core/config-schema.js';
 import { ConfigError } from '../../src/lib/core/errors.js';
 import { expandEnv, expandRanges } from '../../src/lib/core/expand.js';
 import { parseDuration, parseSize } from '../../src/lib/core/units.js';

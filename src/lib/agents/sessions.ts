@@ -1,19 +1,21 @@
-/** `session start|stop|restart|list`: the configured sessions on the active account. */
+/**
+ * One session's launch, shared by `session start`, swap and watch: which account and which
+ * conversation it runs, launching it, and settling it (ready, a lost conversation started
+ * fresh, the resume dialog answered, a resumed copy noticed).
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readAgentStatus } from '../queue/status-file.js';
-import { launch, planLaunch, stopAgents, tmuxGlobalEnvNames, waitReady } from './agent.js';
-import { NO_CONVERSATION_RE, fullResumeKey, readScreen, type PaneScreen } from './screens.js';
+import { launch, planLaunch, tmuxGlobalEnvNames, waitReady } from './agent.js';
+import { NO_CONVERSATION_RE, fullResumeKey, readScreen } from './screens.js';
 import { accountByName, defaultActiveAccount, type SessionConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { appendEvent } from '../core/events.js';
-import { sessionState, type State } from '../core/state-schema.js';
+import type { State } from '../core/state-schema.js';
 import { reachableTranscript } from '../claude/transcript-path.js';
 import { readRegistryEntry, registryHolders } from '../claude/registry.js';
 import { hooksInstalled, readSignals } from '../claude/signals.js';
-import { sessionRunState, type SessionRunState } from './screens.js';
-import { paneRunsAgent } from './screens.js';
-import type { PaneInfo } from '../core/tmux.js';
+import type { PaneScreen } from './screens.js';
 
 /** The configured sessions named (all when none are); an unknown name is a usage error. */
 export function selectSessions(ctx: Context, names: readonly string[]): SessionConfig[] {
@@ -40,19 +42,6 @@ export function activeAccount(ctx: Context, state: State): string {
 export function resumeIdFor(ctx: Context, session: SessionConfig, state: State): string | null {
   const fromHook = readAgentStatus(session.projectPath).sessions[session.name]?.claudeSessionId;
   return fromHook ?? state.sessions[session.name]?.claudeSessionId ?? null;
-}
-
-export interface StartResult {
-  session: string;
-  action: 'started' | 'running';
-  account: string;
-  resumeId: string | null;
-  /** How the started agent ended up: ready, or a blocking screen, or dead. */
-  screen?: PaneScreen | 'dead';
-  /** When it was launched (ms epoch); internal. */
-  at?: number;
-  /** The conversation it reports running (see SettleResult); internal. */
-  claudeSessionId?: string | null;
 }
 
 /**
@@ -279,159 +268,4 @@ export async function settleLaunch(
 /** The names of inherited variables to strip: ours and the tmux server's. */
 export async function inheritedEnvNames(ctx: Context): Promise<string[]> {
   return [...new Set([...Object.keys(ctx.env), ...(await tmuxGlobalEnvNames(ctx.tmux))])];
-}
-
-/** Starts the sessions that are not running; a running one is left alone. Staggered. */
-export async function startSessions(
-  ctx: Context,
-  names: readonly string[],
-  onProgress: (msg: string) => void = () => undefined,
-): Promise<StartResult[]> {
-  const sessions = selectSessions(ctx, names);
-  const state = ctx.state.read();
-  const account = activeAccount(ctx, state);
-  const panes = await ctx.tmux.sessions();
-  const inherited = await inheritedEnvNames(ctx);
-  const results: StartResult[] = [];
-  let launched = 0;
-  for (const s of sessions) {
-    if (paneRunsAgent(panes.get(s.name))) {
-      results.push({
-        session: s.name,
-        action: 'running',
-        account: state.sessions[s.name]?.account ?? account,
-        resumeId: resumeIdFor(ctx, s, state),
-      });
-      continue;
-    }
-    const resumeId = resumableId(ctx, s, account, resumeIdFor(ctx, s, state));
-    if (launched > 0) await sleep(ctx.config.agent.launchStagger);
-    onProgress(`starting ${s.name} on ${account}${resumeId ? ` (--resume ${resumeId})` : ''}`);
-    const at = Date.now();
-    await launchSession(ctx, s, account, resumeId, inherited);
-    launched++;
-    results.push({ session: s.name, action: 'started', account, resumeId, at });
-  }
-  // Wait for the agents in parallel: a start that ends at a login screen, or dies at once,
-  // is reported rather than taken for a success.
-  await Promise.all(
-    results
-      .filter((r) => r.action === 'started')
-      .map(async (r) => {
-        const s = sessions.find((x) => x.name === r.session)!;
-        onProgress(`waiting for ${s.name}`);
-        const settled = await settleLaunch(ctx, s, account, r.resumeId, inherited, r.at);
-        r.screen = settled.screen;
-        r.resumeId = settled.resumeId;
-        r.claudeSessionId = settled.claudeSessionId;
-        delete r.at;
-      }),
-  );
-  const now = ctx.clock.now().toISOString();
-  await ctx.state.update((st) => {
-    st.activeAccount ??= account;
-    for (const r of results) {
-      const ss = sessionState(st, r.session);
-      ss.stopped = false;
-      if (r.action === 'started') {
-        ss.account = r.account;
-        ss.launchedAt = now;
-        ss.degraded = false;
-        const s = sessions.find((x) => x.name === r.session)!;
-        ss.claudeSessionId =
-          r.claudeSessionId ??
-          readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ??
-          ss.claudeSessionId;
-      }
-    }
-  });
-  for (const r of results) delete r.claudeSessionId;
-  for (const r of results.filter((x) => x.action === 'started')) {
-    appendEvent(
-      ctx.config.stateDir,
-      'session.started',
-      { session: r.session, account: r.account, resume: r.resumeId, screen: r.screen ?? null },
-      { level: r.screen === 'ready' ? 'info' : 'warn', now: ctx.clock.now() },
-    );
-  }
-  return results;
-}
-
-export interface StopResult {
-  session: string;
-  action: 'graceful' | 'killed' | 'absent';
-}
-
-/**
- * Stops sessions in parallel, gracefully first. With `operator`, they are marked stopped so
- * `watch` leaves them alone until the next `session start`.
- */
-export async function stopSessions(
-  ctx: Context,
-  names: readonly string[],
-  opts: { operator: boolean; onProgress?: (msg: string) => void },
-): Promise<StopResult[]> {
-  const sessions = selectSessions(ctx, names);
-  opts.onProgress?.(`stopping ${sessions.map((s) => s.name).join(', ')}`);
-  const how = await stopAgents(
-    ctx.tmux,
-    sessions.map((s) => s.name),
-    ctx.config.agent.stopTimeout,
-  );
-  const results: StopResult[] = sessions.map((s) => ({
-    session: s.name,
-    action: how.get(s.name)!,
-  }));
-  if (opts.operator) {
-    await ctx.state.update((st) => {
-      for (const r of results) sessionState(st, r.session).stopped = true;
-    });
-  }
-  for (const r of results.filter((x) => x.action !== 'absent')) {
-    appendEvent(
-      ctx.config.stateDir,
-      'session.stopped',
-      { session: r.session, how: r.action, operator: opts.operator },
-      { now: ctx.clock.now() },
-    );
-  }
-  return results;
-}
-
-export interface SessionListing {
-  name: string;
-  project: string;
-  account: string | null;
-  state: SessionRunState;
-  pid: number | null;
-  cwd: string | null;
-  claudeSessionId: string | null;
-  launchedAt: string | null;
-  restarts: number;
-}
-
-export async function listSessions(
-  ctx: Context,
-  names: readonly string[],
-): Promise<SessionListing[]> {
-  const sessions = selectSessions(ctx, names);
-  const state = ctx.state.read();
-  const panes: Map<string, PaneInfo> = await ctx.tmux.sessions();
-  const now = ctx.clock.now();
-  return sessions.map((s) => {
-    const st = state.sessions[s.name];
-    const hook = readAgentStatus(s.projectPath).sessions[s.name];
-    const pane = panes.get(s.name);
-    return {
-      name: s.name,
-      project: s.project,
-      account: st?.account ?? null,
-      state: sessionRunState(st, pane, hook, now, ctx.config.agent.readyTimeout),
-      pid: pane && !pane.dead ? pane.pid : null,
-      cwd: pane && !pane.dead ? pane.currentPath || null : null,
-      claudeSessionId: hook?.claudeSessionId ?? st?.claudeSessionId ?? null,
-      launchedAt: st?.launchedAt ?? null,
-      restarts: st?.restarts.length ?? 0,
-    };
-  });
 }

@@ -1,184 +1,25 @@
 /**
  * Reading Claude Code transcripts (`<projects>/<encoded cwd>/<id>.jsonl`) from the end.
  *
- * A transcript only grows: a long-lived agent's file reaches hundreds of MB. Everything we
- * want (the last tool call, the last words, a recent 429) sits near the end, so we read
- * backwards in fixed chunks and stop as soon as we have it. The cost depends on how far back
- * the answer is, never on the file's size, and it is bounded by `maxBytes` in any case.
+ * Everything we want from a transcript (the last tool call, the last words, a recent 429)
+ * sits near its end, so `scanTranscriptTail` reads backwards (lines-from-end.ts) and stops as
+ * soon as it has it, or after `maxBytes` in any case.
  *
- * The line format is internal to Claude Code and changes between versions
- * (CLAUDE-CODE-FACTS section 2). Lines are validated loosely with zod: every field is
- * optional, a field of an unexpected type reads as absent, unknown line types and content
- * blocks are ignored, and a line that is not JSON (a torn write, a partial last line) is
+ * The line format is internal to Claude Code and changes between versions. Lines are
+ * validated loosely with zod: every field is optional, a field of an unexpected type reads as
+ * absent, unknown line types and content blocks are ignored, and a line that is not JSON (a torn write, a partial last line) is
  * skipped, never fatal. Nothing here depends on the order in which Claude Code writes its
  * lines: each field is simply taken from the newest line that carries it.
  */
-import fs from 'node:fs';
 import * as z from '../core/zod.js';
+import {
+  readLinesFromEnd,
+  type ReverseReadOptions,
+  type ReverseReadResult,
+} from './lines-from-end.js';
 
-export const DEFAULT_CHUNK_SIZE = 64 * 1024;
-/** A line longer than this is skipped without being buffered (an image pasted as base64). */
-export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** How far back `scanTranscriptTail` reads at most. */
-export const DEFAULT_SCAN_MAX_BYTES = 32 * 1024 * 1024;
-
-const NEWLINE = 0x0a;
-
-export interface ReverseReadOptions {
-  /** Bytes read per step (default 64 KiB). */
-  chunkSize?: number;
-  /** Stop after reading this many bytes from the end (default: no limit). */
-  maxBytes?: number;
-  /** Lines longer than this many bytes are skipped and counted (default 16 MiB). */
-  maxLineBytes?: number;
-  /**
-   * Whether to visit a last line that has no newline yet. Claude Code may be writing it at
-   * this very moment, so by default it is left out; with `true` it is visited with
-   * `terminated: false` and the caller decides (a JSON parse tells a torn line apart).
-   */
-  partialLast?: boolean;
-}
-
-export interface LineInfo {
-  /** Byte offset of the line's first byte in the file. */
-  offset: number;
-  /** Length of the line in bytes, without its line ending. */
-  bytes: number;
-  /** False only for an unterminated last line (see `partialLast`). */
-  terminated: boolean;
-}
-
-export interface ReverseReadResult {
-  /** The file size when the read started; bytes appended later are not seen. */
-  size: number;
-  bytesRead: number;
-  /** Lines handed to the visitor. */
-  lines: number;
-  /** Lines skipped for being longer than `maxLineBytes`. */
-  skippedLong: number;
-  /** The visitor asked to stop. */
-  stopped: boolean;
-  /** Every line back to the start of the file was seen. */
-  reachedStart: boolean;
-}
-
-function readFully(fd: number, buf: Buffer, len: number, position: number): number {
-  let got = 0;
-  while (got < len) {
-    const n = fs.readSync(fd, buf, got, len - got, position + got);
-    if (n === 0) break; // the file shrank under us: use what we have
-    got += n;
-  }
-  return got;
-}
-
-/**
- * Visits the lines of `file` from the last to the first, reading backwards in chunks.
- * `visit` returns `true` to stop. Blank lines are skipped; a trailing `\r` (CRLF) is
- * removed; a UTF-8 character split across two chunks is decoded whole (lines are cut only
- * at the newline byte, which never occurs inside a multi-byte character). Throws the usual
- * fs errors (ENOENT, EACCES) for the caller to handle.
- */
-export function readLinesFromEnd(
-  file: string,
-  visit: (line: string, info: LineInfo) => boolean | void,
-  opts: ReverseReadOptions = {},
-): ReverseReadResult {
-  const chunkSize = Math.max(1, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
-  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const fd = fs.openSync(file, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const result: ReverseReadResult = {
-      size,
-      bytesRead: 0,
-      lines: 0,
-      skippedLong: 0,
-      stopped: false,
-      reachedStart: false,
-    };
-    const buf = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(size, 1)));
-    // The bytes of the line being assembled, right of the current chunk, left to right.
-    let carry: Buffer[] = [];
-    let carryLen = 0;
-    // The current line already passed maxLineBytes: its bytes are dropped as they come.
-    let tooLong = false;
-    // The first segment found is whatever follows the file's last newline.
-    let last = true;
-    let pos = size;
-
-    /** Handles one whole line: `head` (from this chunk) followed by `carry`. */
-    const emit = (head: Buffer, offset: number): boolean => {
-      const bytes = head.length + carryLen;
-      const terminated = !last;
-      last = false;
-      const long = tooLong || bytes > maxLineBytes;
-      const parts = carry;
-      carry = [];
-      carryLen = 0;
-      tooLong = false;
-      if (bytes === 0 && !long) return false;
-      if (!terminated && !opts.partialLast) return false;
-      if (long) {
-        result.skippedLong++;
-        return false;
-      }
-      let text = (parts.length ? Buffer.concat([head, ...parts]) : head).toString('utf8');
-      let lineBytes = bytes;
-      if (text.endsWith('\r')) {
-        text = text.slice(0, -1);
-        lineBytes--;
-      }
-      if (offset === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      if (!text.trim()) return false;
-      result.lines++;
-      return visit(text, { offset, bytes: lineBytes, terminated }) === true;
-    };
-
-    while (pos > 0 && result.bytesRead < maxBytes) {
-      const want = Math.min(buf.length, pos, maxBytes - result.bytesRead);
-      const start = pos - want;
-      const got = readFully(fd, buf, want, start);
-      // The file was truncated while we read (it never is by Claude Code): stop here.
-      if (got < want) return result;
-      pos = start;
-      result.bytesRead += want;
-      let end = want;
-      while (end > 0) {
-        const nl = buf.lastIndexOf(NEWLINE, end - 1);
-        if (nl === -1) break;
-        if (emit(buf.subarray(nl + 1, end), start + nl + 1)) {
-          result.stopped = true;
-          return result;
-        }
-        end = nl;
-      }
-      // buf[0, end) continues a line whose start lies further left.
-      if (end > 0) {
-        if (tooLong || carryLen + end > maxLineBytes) {
-          tooLong = true;
-          carry = [];
-          carryLen = 0;
-        } else {
-          carry.unshift(Buffer.from(buf.subarray(0, end)));
-          carryLen += end;
-        }
-      }
-    }
-    if (pos === 0) {
-      // What is left is the file's first line; it starts at offset 0, so it is whole.
-      if (emit(Buffer.alloc(0), 0)) result.stopped = true;
-      result.reachedStart = true;
-    }
-    return result;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Transcript lines
+const DEFAULT_SCAN_MAX_BYTES = 32 * 1024 * 1024;
 
 /** A field that reads as absent when it is missing or of an unexpected type. */
 const opt = <T extends z.ZodMiniType>(schema: T) => z.catch(z.optional(schema), undefined);
@@ -187,7 +28,7 @@ const opt = <T extends z.ZodMiniType>(schema: T) => z.catch(z.optional(schema), 
  * The envelope of a transcript line, as loose as it can be: only the fields we read, all
  * optional; anything else passes through untouched.
  */
-export const transcriptLineSchema = z.looseObject({
+const transcriptLineSchema = z.looseObject({
   type: opt(z.string()),
   sessionId: opt(z.string()),
   cwd: opt(z.string()),
@@ -208,7 +49,7 @@ export const transcriptLineSchema = z.looseObject({
   ),
 });
 
-export type TranscriptLine = z.output<typeof transcriptLineSchema>;
+type TranscriptLine = z.output<typeof transcriptLineSchema>;
 
 const textBlockSchema = z.looseObject({ type: z.literal('text'), text: z.string() });
 const toolUseBlockSchema = z.looseObject({
@@ -240,13 +81,13 @@ export interface ToolCall {
   at: string | null;
 }
 
-export interface TimedText {
+interface TimedText {
   text: string;
   at: string | null;
 }
 
 /** A turn that ended on an API error: the synthetic assistant line Claude Code writes. */
-export interface ApiErrorRecord {
+interface ApiErrorRecord {
   /** What the TUI showed, e.g. `You've hit your session limit · resets 3:45pm`. */
   text: string;
   at: string | null;
@@ -258,7 +99,7 @@ export interface ApiErrorRecord {
   details: string | null;
 }
 
-export interface TranscriptTail {
+interface TranscriptTail {
   /** `sessionId` of the newest line that has one (the file name's UUID). */
   claudeSessionId: string | null;
   /** `cwd` of the newest line that has one. */
@@ -281,16 +122,16 @@ export interface TranscriptTail {
   lastTimestamp: string | null;
 }
 
-export type TailField = keyof TranscriptTail;
+type TailField = keyof TranscriptTail;
 
-export interface ScanStats extends ReverseReadResult {
+interface ScanStats extends ReverseReadResult {
   /** Lines that were not JSON objects (torn writes, the partial last line, garbage). */
   skippedLines: number;
   /** Every wanted field was found. */
   complete: boolean;
 }
 
-export interface ScanOptions extends ReverseReadOptions {
+interface ScanOptions extends ReverseReadOptions {
   /**
    * The fields to look for; the scan stops once all are found (others are filled in when
    * met on the way). Default: the session id, cwd, last tool call, last assistant text and
@@ -308,7 +149,7 @@ export interface ScanOptions extends ReverseReadOptions {
   orderSlackMs?: number;
 }
 
-export const DEFAULT_TAIL_FIELDS: readonly TailField[] = [
+const DEFAULT_TAIL_FIELDS: readonly TailField[] = [
   'claudeSessionId',
   'cwd',
   'lastToolCall',
@@ -360,11 +201,9 @@ function emptyTail(): TranscriptTail {
   };
 }
 
-/**
- * Folds one parsed line into `tail`, filling only fields still empty (lines come newest
- * first). Exported so that a caller reading lines some other way gets the same rules.
- */
-export function applyTranscriptLine(tail: TranscriptTail, line: TranscriptLine): void {
+// Folds one parsed line into `tail`, filling only fields still empty (lines come newest
+// first).
+function applyTranscriptLine(tail: TranscriptTail, line: TranscriptLine): void {
   const at = line.timestamp && !Number.isNaN(Date.parse(line.timestamp)) ? line.timestamp : null;
   if (at && (!tail.lastTimestamp || Date.parse(at) > Date.parse(tail.lastTimestamp)))
     tail.lastTimestamp = at;

@@ -21,7 +21,8 @@ import { renderPrompt } from './prompt.js';
 import { readSignals } from '../claude/signals.js';
 import { sessionState, type State, type Undelivered } from '../core/state-schema.js';
 import { paneRunsAgent } from '../agents/screens.js';
-import { parseTranscriptLine, readLinesFromEnd } from '../claude/transcript.js';
+import { readLinesFromEnd } from '../claude/lines-from-end.js';
+import { parseTranscriptLine } from '../claude/transcript.js';
 import { candidateDirs, locateSessionTranscript } from '../claude/transcript-find.js';
 
 /** Clock slack between our `Date.now()` and the timestamps hooks and transcripts write. */

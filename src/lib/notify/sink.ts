@@ -5,8 +5,6 @@ import { REDACTED, redact } from '../core/redact.js';
 
 export type SinkName = 'telegram' | 'webhook' | 'command';
 
-export const SINK_NAMES: readonly SinkName[] = ['telegram', 'webhook', 'command'];
-
 /** Each delivery attempt is abandoned after this long (the 5 s). */
 export const SINK_TIMEOUT_MS = 5000;
 

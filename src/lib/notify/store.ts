@@ -12,10 +12,10 @@ import { withLock } from '../core/lock.js';
 import * as z from '../core/zod.js';
 import type { SinkName } from './sink.js';
 
-export const OUTBOX_FILE = 'outbox.jsonl';
-export const RECENT_FILE = 'notify-recent.json';
+const OUTBOX_FILE = 'outbox.jsonl';
+const RECENT_FILE = 'notify-recent.json';
 
-export interface StoreOptions {
+interface StoreOptions {
   stateDir: string;
   lock: { waitFor: number; staleAfter: number };
 }
@@ -42,7 +42,7 @@ export interface OutboxEntry {
   lastError: string;
 }
 
-export interface Outbox {
+interface Outbox {
   entries: OutboxEntry[];
   /** Lines that did not parse or validate (only a hand edit can make one). */
   invalid: string[];
@@ -52,7 +52,7 @@ export function outboxPath(stateDir: string): string {
   return path.join(stateDir, OUTBOX_FILE);
 }
 
-export function parseOutbox(text: string | undefined): Outbox {
+function parseOutbox(text: string | undefined): Outbox {
   const out: Outbox = { entries: [], invalid: [] };
   for (const line of (text ?? '').split('\n')) {
     if (!line.trim()) continue;

@@ -15,7 +15,7 @@ import {
   type SinkResult,
 } from './sink.js';
 
-export type TelegramConfig = NonNullable<Config['notify']['telegram']>;
+type TelegramConfig = NonNullable<Config['notify']['telegram']>;
 
 /** Telegram's own limit is 4096 characters. */
 const MAX_VALUE = 200;

@@ -15,10 +15,10 @@ import {
   type SinkResult,
 } from './sink.js';
 
-export type WebhookConfig = NonNullable<Config['notify']['webhook']>;
+type WebhookConfig = NonNullable<Config['notify']['webhook']>;
 
-/** The secrets a webhook error could echo: header values and the URL's path and query. */
-export function webhookSecrets(cfg: WebhookConfig): string[] {
+// The secrets a webhook error could echo: header values and the URL's path and query.
+function webhookSecrets(cfg: WebhookConfig): string[] {
   const secrets = Object.values(cfg.headers);
   try {
     const u = new URL(cfg.url);

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfigText } from '../core/config.js';
+import { parseConfigText } from '../core/config-parse.js';
 import { readEvents } from '../core/events.js';
 import { contextFromConfig, type Context } from '../core/context.js';
 import { Output } from '../core/output.js';
@@ -127,14 +127,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     );
     const { runSetup } = await import('./setup.js');
     runSetup(config, 'primary');
-    const { startSessions } = await import('../agents/sessions.js');
+    const { startSessions } = await import('../agents/session-control.js');
     progress('starting the agents');
     await startSessions(ctx, [], progress);
     say(
       `   Started ${SESSIONS.join(', ')} on the primary account; each runs in the project directory with CLAUDE_CONFIG_DIR of primary.`,
     );
 
-    const { addTask } = await import('../tasks/tasks.js');
+    const { addTask } = await import('../tasks/add.js');
     const queue = async (batch: Array<[string, string]>) => {
       for (const [id, title] of batch) {
         const text = `# ${title}\n\nsim-work: 1500ms\nsim-say: ${title.replace(/\.$/, '')}: done.\n`;

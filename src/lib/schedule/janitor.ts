@@ -210,7 +210,7 @@ type Runner = (
  */
 async function sweepStaleMarkers(ctx: Context, now: Date, plan: JanitorAction[], run: Runner) {
   const { liveMarkers } = await import('../agents/idle.js');
-  const { requeueTask } = await import('../tasks/tasks.js');
+  const { requeueTask } = await import('../tasks/requeue.js');
   const { readScreen } = await import('../agents/screens.js');
   const panes = await ctx.tmux.sessions();
   for (const p of ctx.config.projects) {

@@ -161,7 +161,7 @@ export async function runTick(ctx: Context): Promise<TickResult> {
       };
     });
     await step('outbox', async () => {
-      const { retryOutbox } = await import('../notify/index.js');
+      const { retryOutbox } = await import('../notify/outbox.js');
       const r = await retryOutbox(ctx);
       return {
         summary: r.skipped
