@@ -19,7 +19,11 @@ export function benchClassify({ root, runs }) {
     const bin = path.join(root, 'bin', 'claude-failover.js');
     const config = path.join(root, 'config.example.yaml');
     const env = { ...process.env, HOME: dir, NO_COLOR: '1', CI: '1', TZ: 'UTC' };
-    const cmd = (file) => [process.execPath, [bin, '-c', config, 'quota', 'explain', file], { env }];
+    const cmd = (file) => [
+      process.execPath,
+      [bin, '-c', config, 'quota', 'explain', file],
+      { env },
+    ];
     const r = compare(cmd(hostile), cmd(short), runs);
     return {
       figure: '`quota explain` of a hostile 300 KB screen (20 lines × 15 000 chars)',

@@ -2,7 +2,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pickSwapTarget, type AccountFiles } from '../../src/lib/accounts/condition.js';
 import type { AccountUsage } from '../../src/lib/claude/signals.js';
-import { parseConfig, type Config } from '../../src/lib/core/config.js';
+import { type Config } from '../../src/lib/core/config.js';
+import { parseConfig } from '../../src/lib/core/config-parse.js';
 import {
   accountState,
   emptyState as sharedEmptyState,
