@@ -1,4 +1,4 @@
-import type { GlobalOptions } from '../lib/core/context.js';
+import type { BaseContext } from '../lib/core/context.js';
 import type { Output, Palette } from '../lib/core/output.js';
 import {
   createClassifier,
@@ -9,33 +9,41 @@ import {
 } from '../lib/quota/index.js';
 import { explainSettings, readExplainInput, type ExplainSettings } from '../lib/quota/explain.js';
 import { formatDuration } from '../lib/core/units.js';
+import * as z from '../lib/core/zod.js';
+import { defineCommand } from './command.js';
 
-export interface QuotaExplainOptions {
-  now?: string;
-  tz?: string;
+export const quotaExplainOptionsSchema = z.strictObject({
+  file: z.optional(z.string()),
+  now: z.optional(z.string()),
+  tz: z.optional(z.string()),
+});
+
+export interface QuotaExplainResult {
+  explanation: QuotaExplanation;
+  settings: ExplainSettings;
+  /** Where the text came from: the file, or stdin. */
+  source: string;
 }
 
 /** `quota explain [FILE|-] [--now ISO] [--tz ZONE]`: classifies captured pane text. */
 export async function quotaExplain(
-  file: string | undefined,
-  opts: QuotaExplainOptions,
-  globals: GlobalOptions,
-  out: Output,
-): Promise<number> {
-  const settings = await explainSettings({ ...opts, config: globals.config });
-  const input = await readExplainInput(file);
+  opts: z.infer<typeof quotaExplainOptionsSchema>,
+  ctx: BaseContext,
+): Promise<QuotaExplainResult> {
+  const settings = await explainSettings({ now: opts.now, tz: opts.tz, config: ctx.configPath });
+  const input = await readExplainInput(opts.file);
   const classifier = await createClassifier({
     timezone: settings.timezone,
     patterns: settings.patterns,
   });
-  const result = classifier.classify(input.text, settings.now);
-  if (globals.json) {
-    out.printJson(toVerdictJson(result));
-    for (const note of result.notes) out.warn(note);
-  } else {
-    out.print(await render(result, settings, input.source, out.stdoutColor));
-  }
-  return 0;
+  const explanation = classifier.classify(input.text, settings.now);
+  // The human text shows the notes; the JSON document has no place for them.
+  if (ctx.out.opts.json) for (const note of explanation.notes) ctx.out.warn(note);
+  return { explanation, settings, source: input.source };
+}
+
+async function renderQuotaExplain(r: QuotaExplainResult, out: Output): Promise<void> {
+  out.print(await explanationText(r.explanation, r.settings, r.source, out.stdoutColor));
 }
 
 const WHY: Record<string, string> = {
@@ -52,7 +60,7 @@ const WHY: Record<string, string> = {
   'long-retry': `a rate-limit retry that waits ${LONG_RETRY_MS / 60_000} minutes or more: a limit, confirmed at once, until its reset`,
 };
 
-async function render(
+async function explanationText(
   r: QuotaExplanation,
   s: ExplainSettings,
   source: string,
@@ -114,3 +122,11 @@ async function render(
   }
   return lines.join('\n');
 }
+
+export const quotaExplainCommand = defineCommand({
+  needsConfig: false,
+  schema: quotaExplainOptionsSchema,
+  run: quotaExplain,
+  render: renderQuotaExplain, // The --json document is the verdict alone.
+  json: (r) => toVerdictJson(r.explanation),
+});

@@ -13,14 +13,20 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export interface Context {
-  config: Config;
-  state: StateStore;
-  tmux: Tmux;
+/** What every command gets; the ones that need no config (init, demo, quota explain) get only this. */
+export interface BaseContext {
   clock: Clock;
   out: Output;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The `--config` file, when one was given. */
+  configPath?: string;
+}
+
+export interface Context extends BaseContext {
+  config: Config;
+  state: StateStore;
+  tmux: Tmux;
 }
 
 export interface GlobalOptions extends OutputOptions {
@@ -42,11 +48,11 @@ export function contextFromConfig(
   };
 }
 
-/** Loads the config by the lookup order and builds the context. */
-export async function createContext(globals: GlobalOptions, out: Output): Promise<Context> {
-  const config = await loadConfig({ explicit: globals.config });
+/** Loads the config by the lookup order (`--config` first) and builds the context on `base`. */
+export async function createContext(base: BaseContext): Promise<Context> {
+  const config = await loadConfig({ explicit: base.configPath });
   for (const name of config.missingEnv) {
-    out.debug(`config: \${${name}} is not set; it expands to an empty string`);
+    base.out.debug(`config: \${${name}} is not set; it expands to an empty string`);
   }
-  return contextFromConfig(config, { out });
+  return { ...contextFromConfig(config, base), configPath: base.configPath };
 }
