@@ -205,20 +205,22 @@ export function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
     .description('mark a task done (what an agent runs when it finishes)')
     .option('--session <name>', 'default: $CLAUDE_FAILOVER_SESSION')
     .option('--project <name>', 'default: the project that has the id')
-    .action(command(run, async () => (await import('./commands/task.js')).taskDoneCommand));
+    .action(command(run, async () => (await import('./commands/task-finish.js')).taskDoneCommand));
   task
     .command('fail <id>')
     .description('mark a task failed')
     .requiredOption('--reason <text>', 'why it failed')
     .option('--session <name>', 'default: $CLAUDE_FAILOVER_SESSION')
     .option('--project <name>', 'default: the project that has the id')
-    .action(command(run, async () => (await import('./commands/task.js')).taskFailCommand));
+    .action(command(run, async () => (await import('./commands/task-finish.js')).taskFailCommand));
   task
     .command('requeue <id>')
     .description('put a task back in the queue (from failed/ or done/, or undo its hand-out)')
     .option('--project <name>', 'default: the project that has the id')
     .option('--reason <text>', 'why, for the record')
-    .action(command(run, async () => (await import('./commands/task.js')).taskRequeueCommand));
+    .action(
+      command(run, async () => (await import('./commands/task-finish.js')).taskRequeueCommand),
+    );
 
   program
     .command('checkpoint [names...]')
