@@ -3,7 +3,7 @@
  * a real one on temp dirs and a private tmux socket.
  */
 import { loadConfig, type Config } from './config.js';
-import { Output, type OutputOptions } from './output.js';
+import { Output } from './output.js';
 import { StateStore } from './state.js';
 import { Tmux } from './tmux.js';
 
@@ -27,10 +27,6 @@ export interface Context extends BaseContext {
   config: Config;
   state: StateStore;
   tmux: Tmux;
-}
-
-export interface GlobalOptions extends OutputOptions {
-  config?: string;
 }
 
 export function contextFromConfig(
