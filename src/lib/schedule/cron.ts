@@ -150,7 +150,7 @@ function userArgs(opts: CrontabOptions): string[] {
   return opts.user ? ['-u', opts.user] : [];
 }
 
-export function crontabOwner(opts: CrontabOptions): string {
+function crontabOwner(opts: CrontabOptions): string {
   return opts.user ?? os.userInfo().username;
 }
 
@@ -194,7 +194,7 @@ export async function readCrontab(
 }
 
 /** Replaces the crontab with `text` (latin1); an empty text removes the crontab. */
-export async function writeCrontab(text: string, opts: CrontabOptions = {}): Promise<void> {
+async function writeCrontab(text: string, opts: CrontabOptions = {}): Promise<void> {
   const res =
     text === ''
       ? await crontab([...userArgs(opts), '-r'])
@@ -209,11 +209,11 @@ export async function writeCrontab(text: string, opts: CrontabOptions = {}): Pro
 }
 
 /** The block as latin1 text, to sit among the crontab's bytes. */
-export function blockBytes(block: string): string {
+function blockBytes(block: string): string {
   return Buffer.from(block, 'utf8').toString('latin1');
 }
 
-export async function installCronBlock(
+async function installCronBlock(
   block: string,
   opts: CrontabOptions = {},
 ): Promise<CronInstallAction> {
@@ -230,7 +230,7 @@ export async function installCronBlock(
   return next.action;
 }
 
-export async function uninstallCronBlock(opts: CrontabOptions = {}): Promise<boolean> {
+async function uninstallCronBlock(opts: CrontabOptions = {}): Promise<boolean> {
   const current = await readCrontab(opts);
   const next = withoutCronBlock(current.text);
   if (!next.removed) return false;

@@ -18,10 +18,10 @@ import { shQuote } from '../core/shell.js';
 import { tickCommand, type TickCommand } from './timer-command.js';
 import { formatDuration } from '../core/units.js';
 
-export const UNIT_NAME = 'claude-failover';
-export const SERVICE_FILE = `${UNIT_NAME}.service`;
+const UNIT_NAME = 'claude-failover';
+const SERVICE_FILE = `${UNIT_NAME}.service`;
 export const TIMER_FILE = `${UNIT_NAME}.timer`;
-export const DEFAULT_EVERY_MS = 30_000;
+const DEFAULT_EVERY_MS = 30_000;
 export const SYSTEM_UNIT_DIR = '/etc/systemd/system';
 /** Every unit we write starts with this line; uninstall removes only files that carry it. */
 export const UNIT_MARKER =
@@ -63,7 +63,7 @@ function environmentLine(name: string, value: string): string {
   return `Environment="${v}"`;
 }
 
-export interface UnitOptions {
+interface UnitOptions {
   /** A user unit (`systemctl --user`) rather than a system one. */
   user: boolean;
   /** The timer period in ms; default 30 s. */
@@ -72,12 +72,12 @@ export interface UnitOptions {
   runAs?: string;
 }
 
-export interface Units {
+interface Units {
   service: string;
   timer: string;
 }
 
-export function renderUnits(tick: TickCommand, opts: UnitOptions): Units {
+function renderUnits(tick: TickCommand, opts: UnitOptions): Units {
   const every = opts.everyMs ?? DEFAULT_EVERY_MS;
   const calendar = onCalendarFor(every);
   const exec = [tick.node, tick.cli, ...tick.args].map(systemdQuote).join(' ');
@@ -148,7 +148,7 @@ function writeError(err: unknown, file: string, user: boolean): never {
 }
 
 /** Writes both units into `dir` (0644); an existing unit we did not write is never replaced. */
-export function installUnits(units: Units, dir: string, user: boolean): InstallResult {
+function installUnits(units: Units, dir: string, user: boolean): InstallResult {
   const result: InstallResult = { dir, written: [], unchanged: [] };
   const files: Array<[string, string]> = [
     [path.join(dir, SERVICE_FILE), units.service],
@@ -188,7 +188,7 @@ export interface UninstallResult {
 }
 
 /** Removes our two units and the `timers.target.wants` link `enable` made; nothing else. */
-export function uninstallUnits(dir: string, user: boolean): UninstallResult {
+function uninstallUnits(dir: string, user: boolean): UninstallResult {
   const result: UninstallResult = { dir, removed: [], kept: [] };
   const link = path.join(dir, 'timers.target.wants', TIMER_FILE);
   try {
@@ -217,7 +217,7 @@ export function uninstallUnits(dir: string, user: boolean): UninstallResult {
 }
 
 /** The systemctl calls that go with an install or an uninstall, as argv arrays. */
-export function systemctlSteps(verb: 'install' | 'uninstall', user: boolean): string[][] {
+function systemctlSteps(verb: 'install' | 'uninstall', user: boolean): string[][] {
   const base = user ? ['systemctl', '--user'] : ['systemctl'];
   return verb === 'install'
     ? [
@@ -231,7 +231,7 @@ export function systemctlSteps(verb: 'install' | 'uninstall', user: boolean): st
 }
 
 /** Whether this machine was booted with systemd (what sd_booted checks). */
-export function systemdRunning(): boolean {
+function systemdRunning(): boolean {
   return fs.existsSync('/run/systemd/system');
 }
 
