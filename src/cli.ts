@@ -1,36 +1,88 @@
 /**
  * The command registry. Each action lazily imports its command module, so start-up only
- * pays for what runs. Commands return data or throw CliError; only `main` picks the exit code.
+ * pays for what runs. An action checks the options with the command's zod schema, builds
+ * the context once, runs the command (which returns data or throws CliError), and renders
+ * the result: one JSON document under --json, text otherwise. Only `main` picks the exit code.
  */
 import { VERSION } from './lib/core/version.js';
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, EXIT } from './lib/core/errors.js';
+import { createContext, systemClock, type BaseContext } from './lib/core/context.js';
+import { CliError, EXIT, UsageError } from './lib/core/errors.js';
 import { Output } from './lib/core/output.js';
 import { redact } from './lib/core/redact.js';
-import type { GlobalOptions } from './lib/core/context.js';
+import * as z from './lib/core/zod.js';
+import type { CommandSpec } from './commands/command.js';
 
-type Runner = (args: unknown[], globals: GlobalOptions, out: Output) => Promise<number | void>;
-
-let activeOutput: Output | undefined;
-
-function globalsOf(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as GlobalOptions & { color?: boolean };
-  return { config: o.config, json: o.json, quiet: o.quiet, verbose: o.verbose, color: o.color };
+/** One CLI run: the exit code so far, and the output errors go to. */
+interface Run {
+  exitCode: number;
+  out?: Output;
 }
 
-/** Wraps a runner as a commander action: builds the output, hands over args and globals. */
-function action(runner: Runner) {
-  return async (...all: unknown[]) => {
-    const cmd = all[all.length - 1] as Command;
-    const globals = globalsOf(cmd);
+const globalOptionsSchema = z.object({
+  config: z.optional(z.string()),
+  json: z.optional(z.boolean()),
+  quiet: z.optional(z.boolean()),
+  verbose: z.optional(z.boolean()),
+  color: z.optional(z.boolean()),
+});
+
+/** `dryRun` -> `--dry-run`; a positional argument keeps its name. */
+function optionName(key: PropertyKey | undefined, positional: string[]): string {
+  const name = String(key ?? '');
+  if (positional.includes(name)) return name;
+  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Checks `raw` with the command's schema; a bad value is a usage error naming the flag. */
+function parseOptions<Options>(
+  schema: z.ZodMiniType<Options>,
+  raw: Record<string, unknown>,
+  positional: string[],
+): Options {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new UsageError(`${optionName(issue.path[0], positional)}: ${z.issueText(issue)}`);
+}
+
+/**
+ * A commander action for a lazily loaded command. Positional arguments join the options
+ * under their names (`task add <project> [file]` gives `project` and `file`), and so do
+ * the `fixed` values of a command registered in a loop (`session start` gives `verb`).
+ */
+function command<Options, Result>(
+  run: Run,
+  load: () => Promise<CommandSpec<Options, Result>>,
+  fixed: Record<string, unknown> = {},
+) {
+  return async function (this: Command): Promise<void> {
+    const globals = globalOptionsSchema.parse(this.optsWithGlobals());
     const out = new Output(globals);
-    activeOutput = out;
-    const code = await runner(all.slice(0, -1), globals, out);
-    if (typeof code === 'number') process.exitCode = code;
+    run.out = out;
+    const positional = this.registeredArguments.map((a) => a.name());
+    const raw: Record<string, unknown> = { ...fixed, ...this.opts() };
+    positional.forEach((name, i) => (raw[name] = this.processedArgs[i]));
+    const spec = await load();
+    const opts = parseOptions(spec.schema, raw, positional);
+    const base: BaseContext = {
+      out,
+      clock: systemClock,
+      env: process.env,
+      cwd: process.cwd(),
+      configPath: globals.config,
+    };
+    const result =
+      spec.needsConfig === false
+        ? await spec.run(opts, base)
+        : await spec.run(opts, await createContext(base));
+    if (globals.json) out.printJson(spec.json ? spec.json(result) : result);
+    else await spec.render(result, out);
+    run.exitCode = spec.exitCode?.(result) ?? EXIT.OK;
   };
 }
 
-export function buildProgram(): Command {
+export function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
   const program = new Command('claude-failover')
     .description(
       'Keep a pool of Claude Code agents in tmux working across several Anthropic accounts.',
@@ -49,82 +101,53 @@ export function buildProgram(): Command {
     .description('write a starter config (~/.config/claude-failover/config.yaml by default)')
     .option('--force', 'overwrite an existing file')
     .option('-o, --output <file>', 'where to write it')
-    .action(
-      action(async ([opts], globals, out) => {
-        const { init } = await import('./commands/init.js');
-        return init(opts as { force?: boolean; output?: string }, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/init.js')).initCommand));
 
   program
     .command('demo')
     .description('run the main job in a throwaway sandbox: tasks, a quota hit, a swap')
     .option('--keep', 'leave the sandbox in place')
-    .action(
-      action(async ([opts], globals, out) => {
-        const { demo } = await import('./commands/demo.js');
-        return demo(opts as { keep?: boolean }, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/demo.js')).demoCommand));
 
   program
     .command('doctor')
     .description('check tmux, the agent, account dirs, credentials, state and locks')
     .option('--repair', 'fix what can safely be fixed, such as a corrupt state file')
-    .action(
-      action(async ([opts], globals, out) => {
-        const { doctor } = await import('./commands/doctor.js');
-        return doctor(opts as { repair?: boolean }, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/doctor.js')).doctorCommand));
 
   program
     .command('setup')
     .description('create account dirs, link projects/ to the shared tree, install the hooks')
     .option('--uninstall-hooks', 'remove only the hooks this tool installed')
-    .action(
-      action(async ([opts], globals, out) => {
-        const { setup } = await import('./commands/setup.js');
-        return setup(opts as { uninstallHooks?: boolean }, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/setup.js')).setupCommand));
 
   program
     .command('status')
     .description('accounts, sessions, queues, last swap, cooldown and warnings')
-    .action(
-      action(async (_args, globals, out) => {
-        const { status } = await import('./commands/status.js');
-        return status(globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/status.js')).statusCommand));
 
   const session = program
     .command('session')
     .description('start, stop, restart or list the agent sessions');
-  for (const verb of ['start', 'stop', 'restart', 'list'] as const) {
+  for (const verb of ['start', 'stop', 'restart'] as const) {
     session
       .command(`${verb} [names...]`)
       .description(`${verb} sessions (default: all configured)`)
       .action(
-        action(async ([names], globals, out) => {
-          const { session } = await import('./commands/session.js');
-          return session(verb, names as string[], globals, out);
-        }),
+        command(run, async () => (await import('./commands/session.js')).sessionCommand, { verb }),
       );
   }
+  session
+    .command('list [names...]')
+    .description('list sessions (default: all configured)')
+    .action(command(run, async () => (await import('./commands/session.js')).sessionListCommand));
 
   program
     .command('watch')
     .description(
       'restart dead agents with --resume, mark crash loops degraded, report stuck sessions',
     )
-    .action(
-      action(async (_args, globals, out) => {
-        const { watch } = await import('./commands/watch.js');
-        return watch(globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/watch.js')).watchCommand));
 
   const quota = program.command('quota').description('usage-limit detection');
   quota
@@ -132,14 +155,7 @@ export function buildProgram(): Command {
     .description('scan the sessions for a usage limit; swap when it is confirmed')
     .option('--no-swap', 'detect and record, but do not swap')
     .action(
-      action(async ([opts], globals, out) => {
-        const { quotaCheck } = await import('./commands/quota-check.js');
-        return quotaCheck(
-          opts as import('./commands/quota-check.js').QuotaCheckCommandOptions,
-          globals,
-          out,
-        );
-      }),
+      command(run, async () => (await import('./commands/quota-check.js')).quotaCheckCommand),
     );
   quota
     .command('explain [file]')
@@ -150,15 +166,7 @@ export function buildProgram(): Command {
       'time zone for clock-only reset times (default: quota.timezone, then the system zone)',
     )
     .action(
-      action(async ([file, opts], globals, out) => {
-        const { quotaExplain } = await import('./commands/quota-explain.js');
-        return quotaExplain(
-          file as string | undefined,
-          opts as { now?: string; tz?: string },
-          globals,
-          out,
-        );
-      }),
+      command(run, async () => (await import('./commands/quota-explain.js')).quotaExplainCommand),
     );
 
   program
@@ -168,23 +176,13 @@ export function buildProgram(): Command {
     .option('--to <account>', 'the target account (default: picked by priority and headroom)')
     .option('--reason <text>', 'why, for the record')
     .option('--dry-run', 'print the plan and change nothing')
-    .action(
-      action(async ([opts], globals, out) => {
-        const { swap } = await import('./commands/swap.js');
-        return swap(opts as import('./commands/swap.js').SwapCommandOptions, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/swap.js')).swapCommand));
 
   program
     .command('dispatch')
     .description('hand inbox tasks to idle sessions')
     .option('--dry-run', 'print what would be dispatched and change nothing')
-    .action(
-      action(async ([opts], globals, out) => {
-        const { dispatch } = await import('./commands/dispatch.js');
-        return dispatch(opts as { dryRun?: boolean }, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/dispatch.js')).dispatchCommand));
 
   const task = program
     .command('task')
@@ -196,104 +194,50 @@ export function buildProgram(): Command {
     .option('--id <id>', 'task id (default: from the file name, or a timestamp and a slug)')
     .option('--priority <n>', 'higher goes first')
     .option('--session <name>', 'pin it to one session')
-    .action(
-      action(async ([project, file, opts], globals, out) => {
-        const { taskAdd } = await import('./commands/task.js');
-        return taskAdd(
-          project as string,
-          file as string | undefined,
-          opts as { id?: string; priority?: string; session?: string },
-          globals,
-          out,
-        );
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/task.js')).taskAddCommand));
   task
     .command('list')
     .description('pending, dispatched, done and failed tasks')
     .option('--project <name>', 'only this project')
-    .action(
-      action(async ([opts], globals, out) => {
-        const { taskList } = await import('./commands/task.js');
-        return taskList(opts as { project?: string }, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/task.js')).taskListCommand));
   task
     .command('done <id>')
     .description('mark a task done (what an agent runs when it finishes)')
     .option('--session <name>', 'default: $CLAUDE_FAILOVER_SESSION')
     .option('--project <name>', 'default: the project that has the id')
-    .action(
-      action(async ([id, opts], globals, out) => {
-        const { taskDone } = await import('./commands/task.js');
-        return taskDone(id as string, opts as { session?: string; project?: string }, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/task-finish.js')).taskDoneCommand));
   task
     .command('fail <id>')
     .description('mark a task failed')
     .requiredOption('--reason <text>', 'why it failed')
     .option('--session <name>', 'default: $CLAUDE_FAILOVER_SESSION')
     .option('--project <name>', 'default: the project that has the id')
-    .action(
-      action(async ([id, opts], globals, out) => {
-        const { taskFail } = await import('./commands/task.js');
-        return taskFail(
-          id as string,
-          opts as { reason: string; session?: string; project?: string },
-          globals,
-          out,
-        );
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/task-finish.js')).taskFailCommand));
   task
     .command('requeue <id>')
     .description('put a task back in the queue (from failed/ or done/, or undo its hand-out)')
     .option('--project <name>', 'default: the project that has the id')
     .option('--reason <text>', 'why, for the record')
     .action(
-      action(async ([id, opts], globals, out) => {
-        const { taskRequeue } = await import('./commands/task.js');
-        return taskRequeue(
-          id as string,
-          opts as { project?: string; reason?: string },
-          globals,
-          out,
-        );
-      }),
+      command(run, async () => (await import('./commands/task-finish.js')).taskRequeueCommand),
     );
 
   program
     .command('checkpoint [names...]')
     .description("snapshot each session's context: task, last tool call, working dir")
-    .action(
-      action(async ([names], globals, out) => {
-        const { checkpoint } = await import('./commands/checkpoint.js');
-        return checkpoint(names as string[], globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/checkpoint.js')).checkpointCommand));
 
   program
     .command('janitor')
     .description('clean stale markers, archive done tasks, prune checkpoints, rotate logs')
     .option('--dry-run', 'list the actions without doing them')
-    .action(
-      action(async ([opts], globals, out) => {
-        const { janitor } = await import('./commands/janitor.js');
-        return janitor(opts as { dryRun?: boolean }, globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/janitor.js')).janitorCommand));
 
   const notify = program.command('notify').description('notifications');
   notify
     .command('test')
     .description('send a test event to every configured sink (exit 1 if any fails)')
-    .action(
-      action(async (_args, globals, out) => {
-        const { notifyTest } = await import('./commands/notify.js');
-        return notifyTest(globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/notify.js')).notifyTestCommand));
 
   const hook = program
     .command('hook')
@@ -301,85 +245,70 @@ export function buildProgram(): Command {
   hook
     .command('run <event>')
     .description('record a hook signal (SessionStart, UserPromptSubmit, Stop, StopFailure)')
-    .action(
-      action(async ([event]) => {
-        const { hookMain } = await import('./hook-main.js');
-        return hookMain(['run', event as string]);
-      }),
-    );
+    .action(async (event: string) => {
+      const { hookMain } = await import('./hook-main.js');
+      run.exitCode = await hookMain(['run', event]);
+    });
   hook
     .command('statusline')
     .description('record the statusline usage and print a short status line')
-    .action(
-      action(async () => {
-        const { hookMain } = await import('./hook-main.js');
-        return hookMain(['statusline']);
-      }),
-    );
+    .action(async () => {
+      const { hookMain } = await import('./hook-main.js');
+      run.exitCode = await hookMain(['statusline']);
+    });
 
   const cron = program.command('cron').description('crontab block that runs tick every minute');
-  const cronHelp = {
-    print: 'print the crontab block',
-    install: 'add the block to your crontab, or update it in place (idempotent)',
-    uninstall: 'remove only the block from your crontab',
-  } as const;
-  for (const verb of ['print', 'install', 'uninstall'] as const) {
-    cron
-      .command(verb)
-      .description(cronHelp[verb])
-      .action(
-        action(async (_args, globals, out) => {
-          const { cron } = await import('./commands/cron.js');
-          return cron(verb, globals, out);
-        }),
-      );
-  }
+  cron
+    .command('print')
+    .description('print the crontab block')
+    .action(command(run, async () => (await import('./commands/cron.js')).cronPrintCommand));
+  cron
+    .command('install')
+    .description('add the block to your crontab, or update it in place (idempotent)')
+    .action(command(run, async () => (await import('./commands/cron.js')).cronInstallCommand));
+  cron
+    .command('uninstall')
+    .description('remove only the block from your crontab')
+    .action(command(run, async () => (await import('./commands/cron.js')).cronUninstallCommand));
 
   const systemd = program
     .command('systemd')
     .description('systemd service and timer that run tick (every 30s by default)');
-  const systemdHelp = {
-    print: 'print the service and timer units',
-    install: 'write the units and enable the timer (prints the systemctl commands without systemd)',
-    uninstall: 'disable the timer and remove only our units',
-  } as const;
-  for (const verb of ['print', 'install', 'uninstall'] as const) {
-    const sub = systemd
-      .command(verb)
-      .description(systemdHelp[verb])
-      .addOption(
-        new Option('--user', 'user units (~/.config/systemd/user) instead of system units'),
-      );
-    if (verb !== 'uninstall') {
-      sub.addOption(new Option('--every <duration>', 'timer period (default: 30s)'));
-    }
-    if (verb !== 'print') {
-      sub.addOption(
-        new Option('--no-enable', 'only write or remove the files; do not run systemctl'),
-      );
-    }
-    sub.action(
-      action(async ([opts], globals, out) => {
-        const { systemd } = await import('./commands/systemd.js');
-        return systemd(
-          verb,
-          opts as { user?: boolean; every?: string; enable?: boolean },
-          globals,
-          out,
-        );
-      }),
+  const userOption = () =>
+    new Option('--user', 'user units (~/.config/systemd/user) instead of system units');
+  const everyOption = () => new Option('--every <duration>', 'timer period (default: 30s)');
+  const noEnableOption = () =>
+    new Option('--no-enable', 'only write or remove the files; do not run systemctl');
+  systemd
+    .command('print')
+    .description('print the service and timer units')
+    .addOption(userOption())
+    .addOption(everyOption())
+    .action(command(run, async () => (await import('./commands/systemd.js')).systemdPrintCommand));
+  systemd
+    .command('install')
+    .description(
+      'write the units and enable the timer (prints the systemctl commands without systemd)',
+    )
+    .addOption(userOption())
+    .addOption(everyOption())
+    .addOption(noEnableOption())
+    .action(
+      command(run, async () => (await import('./commands/systemd.js')).systemdInstallCommand),
     );
-  }
+  systemd
+    .command('uninstall')
+    .description('disable the timer and remove only our units')
+    .addOption(userOption())
+    .addOption(noEnableOption())
+    .action(
+      command(run, async () => (await import('./commands/systemd.js')).systemdUninstallCommand),
+    );
 
   program
     .command('tick')
     .description('one full cycle: watch, quota check, dispatch, checkpoint, janitor, outbox')
-    .action(
-      action(async (_args, globals, out) => {
-        const { tick } = await import('./commands/tick.js');
-        return tick(globals, out);
-      }),
-    );
+    .action(command(run, async () => (await import('./commands/tick.js')).tickCommand));
 
   return program;
 }
@@ -413,13 +342,13 @@ function renderError(err: unknown, out: Output, verbose: boolean): number {
 
 /** Runs the CLI and returns the exit code. Only the bin sets process.exitCode. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const run: Run = { exitCode: EXIT.OK };
+  const program = buildProgram(run);
   program.exitOverride();
   for (const cmd of allCommands(program)) cmd.exitOverride();
-  process.exitCode = undefined;
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+    return run.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
@@ -429,7 +358,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const json = argv.includes('--json');
     const verbose = argv.includes('-v') || argv.includes('--verbose');
-    return renderError(err, activeOutput ?? new Output({ json, verbose }), verbose);
+    return renderError(err, run.out ?? new Output({ json, verbose }), verbose);
   }
 }
 

@@ -1,61 +1,72 @@
-import fs from 'node:fs';
-import { createContext, type GlobalOptions } from '../lib/core/context.js';
-import {
-  cronBlock,
-  cronLine,
-  cronLogPath,
-  crontabOwner,
-  CRONTAB_USER_ENV,
-  installCronBlock,
-  uninstallCronBlock,
-} from '../lib/schedule/cron.js';
-import { ensurePrivateDir } from '../lib/core/fs-atomic.js';
-import { withLock } from '../lib/core/lock.js';
+import type { Context } from '../lib/core/context.js';
 import type { Output } from '../lib/core/output.js';
-import { tickCommand } from '../lib/schedule/timer-command.js';
+import * as z from '../lib/core/zod.js';
+import {
+  installCron,
+  printCron,
+  uninstallCron,
+  type CronInstallResult,
+} from '../lib/schedule/cron.js';
+import { defineCommand } from './command.js';
 
-export type CronVerb = 'print' | 'install' | 'uninstall';
+export const cronOptionsSchema = z.strictObject({});
 
-export async function cron(verb: CronVerb, globals: GlobalOptions, out: Output): Promise<number> {
-  const ctx = await createContext(globals, out);
-  const opts = { user: ctx.env[CRONTAB_USER_ENV] || undefined };
-  const owner = crontabOwner(opts);
-  const tick = tickCommand(ctx.config, { env: ctx.env });
-  const block = cronBlock(tick);
-  const log = cronLogPath(tick.stateDir);
+type CronOptions = z.infer<typeof cronOptionsSchema>;
+type CronPrintResult = ReturnType<typeof printCron>;
+type CronUninstallResult = Awaited<ReturnType<typeof uninstallCron>>;
 
-  if (verb === 'print') {
-    if (globals.json) out.printJson({ block, line: cronLine(tick), log });
-    else out.print(block);
-    return 0;
-  }
+/** `cron print`: the crontab block that runs tick every minute. */
+export async function cronPrint(_opts: CronOptions, ctx: Context): Promise<CronPrintResult> {
+  return printCron(ctx);
+}
 
-  // The log's directory must exist, or the shell refuses the redirect and tick never runs.
-  ensurePrivateDir(tick.stateDir);
-  const lock = { ...ctx.config.lock, what: `the crontab of ${owner}` };
-  const file = `${tick.stateDir}/crontab`;
-  if (verb === 'install') {
-    const action = await withLock(file, lock, () => installCronBlock(block, opts));
-    if (globals.json) out.printJson({ action, crontabUser: owner, block, log });
-    else if (action === 'unchanged') out.print(`the crontab of ${owner} already has this block`);
-    else {
-      out.print(
-        `${action} the claude-failover block in the crontab of ${owner}: tick runs every minute, logging to ${log}`,
-      );
-    }
-    if (!['/run/crond.pid', '/var/run/crond.pid', '/run/cron.pid'].some((p) => fs.existsSync(p))) {
-      out.info('note: no running cron daemon was found; the block runs once cron is started');
-    }
-    return 0;
-  }
+function renderCronPrint(r: CronPrintResult, out: Output): void {
+  out.print(r.block);
+}
 
-  const removed = await withLock(file, lock, () => uninstallCronBlock(opts));
-  if (globals.json) out.printJson({ action: removed ? 'removed' : 'absent', crontabUser: owner });
+/** `cron install`: adds the block to the crontab, or updates it in place. */
+export async function cronInstall(_opts: CronOptions, ctx: Context): Promise<CronInstallResult> {
+  return installCron(ctx);
+}
+
+function renderCronInstall(r: CronInstallResult, out: Output): void {
+  if (r.action === 'unchanged') out.print(`the crontab of ${r.crontabUser} already has this block`);
   else
     out.print(
-      removed
-        ? `removed the claude-failover block from the crontab of ${owner}`
-        : `the crontab of ${owner} has no claude-failover block; nothing to do`,
+      `${r.action} the claude-failover block in the crontab of ${r.crontabUser}: tick runs every minute, logging to ${r.log}`,
     );
-  return 0;
 }
+
+/** `cron uninstall`: removes only our block. */
+export async function cronUninstall(
+  _opts: CronOptions,
+  ctx: Context,
+): Promise<CronUninstallResult> {
+  return uninstallCron(ctx);
+}
+
+function renderCronUninstall(r: CronUninstallResult, out: Output): void {
+  out.print(
+    r.action === 'removed'
+      ? `removed the claude-failover block from the crontab of ${r.crontabUser}`
+      : `the crontab of ${r.crontabUser} has no claude-failover block; nothing to do`,
+  );
+}
+
+export const cronPrintCommand = defineCommand({
+  schema: cronOptionsSchema,
+  run: cronPrint,
+  render: renderCronPrint,
+});
+
+export const cronInstallCommand = defineCommand({
+  schema: cronOptionsSchema,
+  run: cronInstall,
+  render: renderCronInstall,
+});
+
+export const cronUninstallCommand = defineCommand({
+  schema: cronOptionsSchema,
+  run: cronUninstall,
+  render: renderCronUninstall,
+});

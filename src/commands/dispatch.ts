@@ -1,19 +1,25 @@
-import { createContext, type GlobalOptions } from '../lib/core/context.js';
-import { runDispatch } from '../lib/dispatch/dispatch.js';
+import type { Context } from '../lib/core/context.js';
+import { EXIT } from '../lib/core/errors.js';
 import type { Output } from '../lib/core/output.js';
 import { showId } from '../lib/core/shell.js';
+import * as z from '../lib/core/zod.js';
+import { runDispatch } from '../lib/dispatch/dispatch.js';
+import type { DispatchReport } from '../lib/dispatch/report.js';
+import { defineCommand } from './command.js';
 
-/** `dispatch [--dry-run]`: exit 1 when a prompt was not confirmed by Claude Code, else 0. */
+export const dispatchOptionsSchema = z.strictObject({ dryRun: z.optional(z.boolean()) });
+
+const name = (project: string, task: string | null, file: string) =>
+  `${project}/${showId(task ?? file)}`;
+
+/** `dispatch [--dry-run]`: hands inbox tasks to idle sessions; problems go to stderr. */
 export async function dispatch(
-  opts: { dryRun?: boolean },
-  globals: GlobalOptions,
-  out: Output,
-): Promise<number> {
-  const ctx = await createContext(globals, out);
+  opts: z.infer<typeof dispatchOptionsSchema>,
+  ctx: Context,
+): Promise<DispatchReport> {
   const r = await runDispatch(ctx, { dryRun: opts.dryRun });
+  const out = ctx.out;
   for (const w of r.warnings) out.warn(w);
-  const name = (project: string, task: string | null, file: string) =>
-    `${project}/${showId(task ?? file)}`;
   for (const f of r.failed)
     out.warn(
       `${name(f.project, f.task, f.task)}: ${f.reason}: ${r.dryRun ? 'would move it' : 'moved it'} to failed/`,
@@ -22,10 +28,15 @@ export async function dispatch(
     out.error(
       `${name(e.project, e.task, e.task)} -> ${e.session}: ${e.reason}; ${e.owed ? 'it stays in flight and the next run delivers it again' : 'it stays queued'}`,
     );
-  if (globals.json) {
-    out.printJson(r);
-    return r.errors.length ? 1 : 0;
-  }
+  return r;
+}
+
+/** Exit 1 when a prompt was not confirmed by Claude Code, else 0. */
+function dispatchExitCode(r: DispatchReport): number {
+  return r.errors.length ? EXIT.FAILURE : EXIT.OK;
+}
+
+function renderDispatch(r: DispatchReport, out: Output): void {
   for (const a of r.assignments)
     out.print(
       `${r.dryRun ? 'would dispatch' : 'dispatched'} ${name(a.project, a.task, a.task)} -> ${a.session} (${a.account}, attempt ${a.attempt})`,
@@ -53,5 +64,11 @@ export async function dispatch(
   }
   if (!r.assignments.length && !waiting.length && !r.failed.length)
     out.print('nothing to dispatch');
-  return r.errors.length ? 1 : 0;
 }
+
+export const dispatchCommand = defineCommand({
+  schema: dispatchOptionsSchema,
+  run: dispatch,
+  render: renderDispatch,
+  exitCode: dispatchExitCode,
+});

@@ -1,28 +1,28 @@
-import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Context } from '../lib/core/context.js';
 import type { Output } from '../lib/core/output.js';
+import * as z from '../lib/core/zod.js';
+import type { QuotaCheckResult } from '../lib/quota/check.js';
+import { defineCommand } from './command.js';
 
-export interface QuotaCheckCommandOptions {
+export const quotaCheckOptionsSchema = z.strictObject({
   /** commander's `--no-swap` sets `swap: false`. */
-  swap?: boolean;
-}
+  swap: z.optional(z.boolean()),
+});
 
-/** `quota check`: exit 0, or 3 when a swap was needed and no account can take over. */
+/** `quota check`: the result carries the exit code, 0, or 3 when no account can take over. */
 export async function quotaCheck(
-  opts: QuotaCheckCommandOptions,
-  globals: GlobalOptions,
-  out: Output,
-): Promise<number> {
-  const ctx = await createContext(globals, out);
+  opts: z.infer<typeof quotaCheckOptionsSchema>,
+  ctx: Context,
+): Promise<QuotaCheckResult> {
   const { runQuotaCheck } = await import('../lib/quota/check.js');
-  const spinner = await out.spinner('checking for usage limits');
-  const r = await runQuotaCheck(ctx, {
+  const spinner = await ctx.out.spinner('checking for usage limits');
+  return runQuotaCheck(ctx, {
     noSwap: opts.swap === false,
     onProgress: (m) => spinner.update(m),
   }).finally(() => spinner.stop());
-  if (globals.json) {
-    out.printJson(r);
-    return r.exitCode;
-  }
+}
+
+function renderQuotaCheck(r: QuotaCheckResult, out: Output): void {
   for (const d of r.detections) {
     out.print(
       `${d.session}: ${d.verdict}${d.confirmed ? ' (confirmed)' : d.verdict === 'limit' ? ` (suspected, poll ${d.poll})` : ''} from ${d.source}` +
@@ -46,5 +46,11 @@ export async function quotaCheck(
   const line = what[r.decision] ?? r.decision;
   if (r.exitCode !== 0) out.error(line);
   else out.print(line);
-  return r.exitCode;
 }
+
+export const quotaCheckCommand = defineCommand({
+  schema: quotaCheckOptionsSchema,
+  run: quotaCheck,
+  render: renderQuotaCheck,
+  exitCode: (r) => r.exitCode,
+});

@@ -1,21 +1,32 @@
-import { createContext, type GlobalOptions } from '../lib/core/context.js';
-import type { Output } from '../lib/core/output.js';
 import { activeAccount } from '../lib/agents/sessions.js';
-import { runSetup } from '../lib/ops/setup.js';
+import type { Context } from '../lib/core/context.js';
+import type { Output } from '../lib/core/output.js';
+import * as z from '../lib/core/zod.js';
+import { runSetup, type SetupChange } from '../lib/ops/setup.js';
+import { defineCommand } from './command.js';
 
+export const setupOptionsSchema = z.strictObject({ uninstallHooks: z.optional(z.boolean()) });
+
+/** `setup [--uninstall-hooks]`: account dirs, project links and hooks; what it changed. */
 export async function setup(
-  opts: { uninstallHooks?: boolean },
-  globals: GlobalOptions,
-  out: Output,
-): Promise<number> {
-  const ctx = await createContext(globals, out);
+  opts: z.infer<typeof setupOptionsSchema>,
+  ctx: Context,
+): Promise<{ changes: SetupChange[] }> {
   const active = activeAccount(ctx, ctx.state.read());
   const changes = runSetup(ctx.config, active, {
     uninstallHooks: opts.uninstallHooks,
     now: ctx.clock.now(),
   });
-  if (globals.json) out.printJson({ changes });
-  else if (changes.length === 0) out.print('nothing to change');
-  else for (const c of changes) out.print(`${c.account ? `${c.account}: ` : ''}${c.what}`);
-  return 0;
+  return { changes };
 }
+
+function renderSetup(r: { changes: SetupChange[] }, out: Output): void {
+  if (r.changes.length === 0) out.print('nothing to change');
+  else for (const c of r.changes) out.print(`${c.account ? `${c.account}: ` : ''}${c.what}`);
+}
+
+export const setupCommand = defineCommand({
+  schema: setupOptionsSchema,
+  run: setup,
+  render: renderSetup,
+});

@@ -1,18 +1,23 @@
-import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Context } from '../lib/core/context.js';
 import type { Output } from '../lib/core/output.js';
-import { runTick } from '../lib/schedule/tick.js';
+import * as z from '../lib/core/zod.js';
+import { runTick, type TickResult } from '../lib/schedule/tick.js';
+import { defineCommand } from './command.js';
 
-/** `tick`: one cycle; the exit code is the worst step's (0 when it skipped). */
-export async function tick(globals: GlobalOptions, out: Output): Promise<number> {
-  const ctx = await createContext(globals, out);
-  const r = await runTick(ctx);
-  if (globals.json) {
-    out.printJson(r);
-    return r.exitCode;
-  }
+export const tickOptionsSchema = z.strictObject({});
+
+/** `tick`: one cycle; the result's exit code is the worst step's (0 when it skipped). */
+export async function tick(
+  _opts: z.infer<typeof tickOptionsSchema>,
+  ctx: Context,
+): Promise<TickResult> {
+  return runTick(ctx);
+}
+
+function renderTick(r: TickResult, out: Output): void {
   if (r.skipped) {
     out.info('another tick is running; skipped');
-    return r.exitCode;
+    return;
   }
   for (const s of r.steps) {
     const line = `${s.step}: ${s.error ? `failed (exit ${s.exitCode}): ${s.error}` : s.summary}`;
@@ -21,5 +26,11 @@ export async function tick(globals: GlobalOptions, out: Output): Promise<number>
   }
   // One corrupt state file fails every step the same way: say what to do once.
   for (const hint of new Set(r.steps.map((s) => s.hint).filter(Boolean))) out.info(`hint: ${hint}`);
-  return r.exitCode;
 }
+
+export const tickCommand = defineCommand({
+  schema: tickOptionsSchema,
+  run: tick,
+  render: renderTick,
+  exitCode: (r) => r.exitCode,
+});

@@ -1,16 +1,28 @@
-import { createContext, type GlobalOptions } from '../lib/core/context.js';
+import type { Context } from '../lib/core/context.js';
 import type { Output } from '../lib/core/output.js';
-import { runWatch } from '../lib/watch/watch.js';
+import * as z from '../lib/core/zod.js';
+import { runWatch, type WatchAction } from '../lib/watch/watch.js';
+import { defineCommand } from './command.js';
 
-export async function watch(globals: GlobalOptions, out: Output): Promise<number> {
-  const ctx = await createContext(globals, out);
-  const actions = await runWatch(ctx);
-  if (globals.json) out.printJson({ actions });
-  else {
-    const notable = actions.filter((a) => a.action !== 'ok' && a.action !== 'skipped');
-    for (const a of notable)
-      out.print(`${a.session}: ${a.action}${a.detail ? ` (${a.detail})` : ''}`);
-    if (!notable.length && !globals.quiet) out.info('all sessions healthy');
-  }
-  return 0;
+export const watchOptionsSchema = z.strictObject({});
+
+/** `watch`: restarts dead agents, marks crash loops, reports stuck sessions. */
+export async function watch(
+  _opts: z.infer<typeof watchOptionsSchema>,
+  ctx: Context,
+): Promise<{ actions: WatchAction[] }> {
+  return { actions: await runWatch(ctx) };
 }
+
+function renderWatch(r: { actions: WatchAction[] }, out: Output): void {
+  const notable = r.actions.filter((a) => a.action !== 'ok' && a.action !== 'skipped');
+  for (const a of notable)
+    out.print(`${a.session}: ${a.action}${a.detail ? ` (${a.detail})` : ''}`);
+  if (!notable.length && !out.opts.quiet) out.info('all sessions healthy');
+}
+
+export const watchCommand = defineCommand({
+  schema: watchOptionsSchema,
+  run: watch,
+  render: renderWatch,
+});

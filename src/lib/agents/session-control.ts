@@ -22,7 +22,7 @@ import {
   settleLaunch,
 } from './sessions.js';
 
-interface StartResult {
+export interface StartResult {
   session: string;
   action: 'started' | 'running';
   account: string;
@@ -111,7 +111,7 @@ export async function startSessions(
   return results;
 }
 
-interface StopResult {
+export interface StopResult {
   session: string;
   action: 'graceful' | 'killed' | 'absent';
 }
@@ -152,7 +152,7 @@ export async function stopSessions(
   return results;
 }
 
-interface SessionListing {
+export interface SessionListing {
   name: string;
   project: string;
   account: string | null;

@@ -3,7 +3,7 @@
  * a real one on temp dirs and a private tmux socket.
  */
 import { loadConfig, type Config } from './config.js';
-import { Output, type OutputOptions } from './output.js';
+import { Output } from './output.js';
 import { StateStore } from './state.js';
 import { Tmux } from './tmux.js';
 
@@ -11,20 +11,22 @@ export interface Clock {
   now(): Date;
 }
 
-const systemClock: Clock = { now: () => new Date() };
+export const systemClock: Clock = { now: () => new Date() };
 
-export interface Context {
-  config: Config;
-  state: StateStore;
-  tmux: Tmux;
+/** What every command gets; the ones that need no config (init, demo, quota explain) get only this. */
+export interface BaseContext {
   clock: Clock;
   out: Output;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The `--config` file, when one was given. */
+  configPath?: string;
 }
 
-export interface GlobalOptions extends OutputOptions {
-  config?: string;
+export interface Context extends BaseContext {
+  config: Config;
+  state: StateStore;
+  tmux: Tmux;
 }
 
 export function contextFromConfig(
@@ -42,11 +44,11 @@ export function contextFromConfig(
   };
 }
 
-/** Loads the config by the lookup order and builds the context. */
-export async function createContext(globals: GlobalOptions, out: Output): Promise<Context> {
-  const config = await loadConfig({ explicit: globals.config });
+/** Loads the config by the lookup order (`--config` first) and builds the context on `base`. */
+export async function createContext(base: BaseContext): Promise<Context> {
+  const config = await loadConfig({ explicit: base.configPath });
   for (const name of config.missingEnv) {
-    out.debug(`config: \${${name}} is not set; it expands to an empty string`);
+    base.out.debug(`config: \${${name}} is not set; it expands to an empty string`);
   }
-  return contextFromConfig(config, { out });
+  return { ...contextFromConfig(config, base), configPath: base.configPath };
 }

@@ -3,11 +3,15 @@
  * every minute. Every other byte of the crontab is kept as it was: the text is handled as
  * latin1, so even bytes that are not UTF-8 survive a round trip.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Context } from '../core/context.js';
 import { CliError, ExternalCommandError } from '../core/errors.js';
+import { ensurePrivateDir } from '../core/fs-atomic.js';
+import { withLock } from '../core/lock.js';
 import { shQuote } from '../core/shell.js';
-import type { TickCommand } from './timer-command.js';
+import { tickCommand, type TickCommand } from './timer-command.js';
 
 export const CRON_BEGIN = '# >>> claude-failover (managed; do not edit) >>>';
 export const CRON_END = '# <<< claude-failover <<<';
@@ -146,7 +150,7 @@ function userArgs(opts: CrontabOptions): string[] {
   return opts.user ? ['-u', opts.user] : [];
 }
 
-export function crontabOwner(opts: CrontabOptions): string {
+function crontabOwner(opts: CrontabOptions): string {
   return opts.user ?? os.userInfo().username;
 }
 
@@ -190,7 +194,7 @@ export async function readCrontab(
 }
 
 /** Replaces the crontab with `text` (latin1); an empty text removes the crontab. */
-export async function writeCrontab(text: string, opts: CrontabOptions = {}): Promise<void> {
+async function writeCrontab(text: string, opts: CrontabOptions = {}): Promise<void> {
   const res =
     text === ''
       ? await crontab([...userArgs(opts), '-r'])
@@ -205,11 +209,11 @@ export async function writeCrontab(text: string, opts: CrontabOptions = {}): Pro
 }
 
 /** The block as latin1 text, to sit among the crontab's bytes. */
-export function blockBytes(block: string): string {
+function blockBytes(block: string): string {
   return Buffer.from(block, 'utf8').toString('latin1');
 }
 
-export async function installCronBlock(
+async function installCronBlock(
   block: string,
   opts: CrontabOptions = {},
 ): Promise<CronInstallAction> {
@@ -226,10 +230,62 @@ export async function installCronBlock(
   return next.action;
 }
 
-export async function uninstallCronBlock(opts: CrontabOptions = {}): Promise<boolean> {
+async function uninstallCronBlock(opts: CrontabOptions = {}): Promise<boolean> {
   const current = await readCrontab(opts);
   const next = withoutCronBlock(current.text);
   if (!next.removed) return false;
   await writeCrontab(next.text, opts);
   return true;
+}
+
+/** The block for this config, and who owns the crontab it goes into. */
+function cronSetup(ctx: Context) {
+  const opts: CrontabOptions = { user: ctx.env[CRONTAB_USER_ENV] || undefined };
+  const tick = tickCommand(ctx.config, { env: ctx.env });
+  return { opts, owner: crontabOwner(opts), tick, block: cronBlock(tick) };
+}
+
+/** Runs `edit` on the crontab under our lock; the log's directory is made first. */
+function withCrontabLock<T>(
+  ctx: Context,
+  tick: TickCommand,
+  owner: string,
+  edit: () => Promise<T>,
+) {
+  // The log's directory must exist, or the shell refuses the redirect and tick never runs.
+  ensurePrivateDir(tick.stateDir);
+  const lock = { ...ctx.config.lock, what: `the crontab of ${owner}` };
+  return withLock(`${tick.stateDir}/crontab`, lock, edit);
+}
+
+/** `cron print`: the block, its crontab line and the log it appends to. */
+export function printCron(ctx: Context): { block: string; line: string; log: string } {
+  const { tick, block } = cronSetup(ctx);
+  return { block, line: cronLine(tick), log: cronLogPath(tick.stateDir) };
+}
+
+export interface CronInstallResult {
+  action: CronInstallAction;
+  crontabUser: string;
+  block: string;
+  log: string;
+}
+
+/** `cron install`: adds or updates the block; says on stderr when no cron daemon runs. */
+export async function installCron(ctx: Context): Promise<CronInstallResult> {
+  const { opts, owner, tick, block } = cronSetup(ctx);
+  const action = await withCrontabLock(ctx, tick, owner, () => installCronBlock(block, opts));
+  if (!['/run/crond.pid', '/var/run/crond.pid', '/run/cron.pid'].some((p) => fs.existsSync(p))) {
+    ctx.out.info('note: no running cron daemon was found; the block runs once cron is started');
+  }
+  return { action, crontabUser: owner, block, log: cronLogPath(tick.stateDir) };
+}
+
+/** `cron uninstall`: removes only our block. */
+export async function uninstallCron(
+  ctx: Context,
+): Promise<{ action: 'removed' | 'absent'; crontabUser: string }> {
+  const { opts, owner, tick } = cronSetup(ctx);
+  const removed = await withCrontabLock(ctx, tick, owner, () => uninstallCronBlock(opts));
+  return { action: removed ? 'removed' : 'absent', crontabUser: owner };
 }

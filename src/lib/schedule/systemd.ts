@@ -10,15 +10,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Context } from '../core/context.js';
 import { CliError, UsageError } from '../core/errors.js';
+import { run } from '../core/exec.js';
 import { readFileIfExists, writeFileAtomic } from '../core/fs-atomic.js';
-import type { TickCommand } from './timer-command.js';
+import { shQuote } from '../core/shell.js';
+import { tickCommand, type TickCommand } from './timer-command.js';
 import { formatDuration } from '../core/units.js';
 
-export const UNIT_NAME = 'claude-failover';
-export const SERVICE_FILE = `${UNIT_NAME}.service`;
+const UNIT_NAME = 'claude-failover';
+const SERVICE_FILE = `${UNIT_NAME}.service`;
 export const TIMER_FILE = `${UNIT_NAME}.timer`;
-export const DEFAULT_EVERY_MS = 30_000;
+const DEFAULT_EVERY_MS = 30_000;
 export const SYSTEM_UNIT_DIR = '/etc/systemd/system';
 /** Every unit we write starts with this line; uninstall removes only files that carry it. */
 export const UNIT_MARKER =
@@ -60,7 +63,7 @@ function environmentLine(name: string, value: string): string {
   return `Environment="${v}"`;
 }
 
-export interface UnitOptions {
+interface UnitOptions {
   /** A user unit (`systemctl --user`) rather than a system one. */
   user: boolean;
   /** The timer period in ms; default 30 s. */
@@ -69,12 +72,12 @@ export interface UnitOptions {
   runAs?: string;
 }
 
-export interface Units {
+interface Units {
   service: string;
   timer: string;
 }
 
-export function renderUnits(tick: TickCommand, opts: UnitOptions): Units {
+function renderUnits(tick: TickCommand, opts: UnitOptions): Units {
   const every = opts.everyMs ?? DEFAULT_EVERY_MS;
   const calendar = onCalendarFor(every);
   const exec = [tick.node, tick.cli, ...tick.args].map(systemdQuote).join(' ');
@@ -145,7 +148,7 @@ function writeError(err: unknown, file: string, user: boolean): never {
 }
 
 /** Writes both units into `dir` (0644); an existing unit we did not write is never replaced. */
-export function installUnits(units: Units, dir: string, user: boolean): InstallResult {
+function installUnits(units: Units, dir: string, user: boolean): InstallResult {
   const result: InstallResult = { dir, written: [], unchanged: [] };
   const files: Array<[string, string]> = [
     [path.join(dir, SERVICE_FILE), units.service],
@@ -185,7 +188,7 @@ export interface UninstallResult {
 }
 
 /** Removes our two units and the `timers.target.wants` link `enable` made; nothing else. */
-export function uninstallUnits(dir: string, user: boolean): UninstallResult {
+function uninstallUnits(dir: string, user: boolean): UninstallResult {
   const result: UninstallResult = { dir, removed: [], kept: [] };
   const link = path.join(dir, 'timers.target.wants', TIMER_FILE);
   try {
@@ -214,7 +217,7 @@ export function uninstallUnits(dir: string, user: boolean): UninstallResult {
 }
 
 /** The systemctl calls that go with an install or an uninstall, as argv arrays. */
-export function systemctlSteps(verb: 'install' | 'uninstall', user: boolean): string[][] {
+function systemctlSteps(verb: 'install' | 'uninstall', user: boolean): string[][] {
   const base = user ? ['systemctl', '--user'] : ['systemctl'];
   return verb === 'install'
     ? [
@@ -228,6 +231,100 @@ export function systemctlSteps(verb: 'install' | 'uninstall', user: boolean): st
 }
 
 /** Whether this machine was booted with systemd (what sd_booted checks). */
-export function systemdRunning(): boolean {
+function systemdRunning(): boolean {
   return fs.existsSync('/run/systemd/system');
+}
+
+export interface TimerOptions {
+  /** User units (`systemctl --user`) rather than system units. */
+  user: boolean;
+  /** The timer period in ms; default 30 s. */
+  everyMs?: number;
+  /** false with --no-enable: write or remove the files only. */
+  enable?: boolean;
+}
+
+/** How the systemctl steps went: run, not attempted (no systemd, --no-enable), or failed. */
+export type SystemctlOutcome = 'ran' | 'skipped' | 'failed';
+
+/** Runs the systemctl steps when systemd runs here; a failure is warned about on stderr. */
+async function systemctl(
+  ctx: Context,
+  steps: string[][],
+  opts: TimerOptions,
+): Promise<SystemctlOutcome> {
+  if (opts.enable === false || !systemdRunning()) return 'skipped';
+  for (const [file, ...args] of steps) {
+    try {
+      await run(file!, args, { timeout: 30_000 });
+    } catch (err) {
+      ctx.out.warn(`${[file, ...args].join(' ')} failed: ${(err as Error).message}`);
+      return 'failed';
+    }
+  }
+  return 'ran';
+}
+
+function timerUnits(ctx: Context, opts: TimerOptions) {
+  const dir = unitDir(opts.user, ctx.env);
+  const tick = tickCommand(ctx.config, { env: ctx.env });
+  return { dir, units: renderUnits(tick, { user: opts.user, everyMs: opts.everyMs }) };
+}
+
+/** `systemd print`: both units and where they would go. */
+export function printTimer(
+  ctx: Context,
+  opts: TimerOptions,
+): { dir: string; units: Array<{ path: string; content: string }> } {
+  const { dir, units } = timerUnits(ctx, opts);
+  return {
+    dir,
+    units: [
+      { path: path.join(dir, SERVICE_FILE), content: units.service },
+      { path: path.join(dir, TIMER_FILE), content: units.timer },
+    ],
+  };
+}
+
+export interface TimerInstallResult extends InstallResult {
+  systemctl: SystemctlOutcome;
+  /** The systemctl steps still to run by hand (none when they ran). */
+  commands: string[][];
+  /** For user units: the command that keeps the timer running while the user is logged out. */
+  linger: string | null;
+}
+
+/** `systemd install`: writes the units, then enables and starts the timer where systemd runs. */
+export async function installTimer(ctx: Context, opts: TimerOptions): Promise<TimerInstallResult> {
+  const { dir, units } = timerUnits(ctx, opts);
+  const result = installUnits(units, dir, opts.user);
+  const steps = systemctlSteps('install', opts.user);
+  const outcome = await systemctl(ctx, steps, opts);
+  return {
+    ...result,
+    systemctl: outcome,
+    commands: outcome === 'ran' ? [] : steps,
+    linger: opts.user ? `loginctl enable-linger ${shQuote(os.userInfo().username)}` : null,
+  };
+}
+
+export interface TimerUninstallResult extends UninstallResult {
+  systemctl: SystemctlOutcome;
+  /** The systemctl steps still to run by hand (none when they ran). */
+  commands: string[][];
+}
+
+/** `systemd uninstall`: disables the timer, removes only our units, and reloads systemd. */
+export async function uninstallTimer(
+  ctx: Context,
+  opts: TimerOptions,
+): Promise<TimerUninstallResult> {
+  const dir = unitDir(opts.user, ctx.env);
+  const steps = systemctlSteps('uninstall', opts.user);
+  // Stop and disable the timer while its unit file still exists, then reload.
+  const disabled = await systemctl(ctx, steps.slice(0, 1), opts);
+  const result = uninstallUnits(dir, opts.user);
+  const reloaded = disabled === 'ran' ? await systemctl(ctx, steps.slice(1), opts) : disabled;
+  const manual = [[...steps[1]!.slice(0, -1), 'stop', TIMER_FILE], steps[1]!];
+  return { ...result, systemctl: reloaded, commands: reloaded === 'ran' ? [] : manual };
 }

@@ -18,7 +18,7 @@ interface AddOptions {
   session?: string;
 }
 
-interface AddResult {
+export interface AddResult {
   task: string;
   project: string;
   path: string;

@@ -6,7 +6,7 @@ import { errorPath, isTaskName, queuePaths, taskIdOf, taskPath } from '../queue/
 import { scanInbox } from '../queue/scan.js';
 import { projectByName, readSmall, safeMarker } from './locate.js';
 
-interface TaskListEntry {
+export interface TaskListEntry {
   task: string;
   project: string;
   state: 'pending' | 'settling' | 'dispatched' | 'done' | 'failed';

@@ -39,7 +39,7 @@ interface RequeueOptions extends LocateOptions {
   inboxOnly?: boolean;
 }
 
-interface RequeueResult {
+export interface RequeueResult {
   task: string;
   project: string;
   /** Where it was. `null`: only a marker was left (its task is nowhere in the queue). */
