@@ -1,7 +1,7 @@
 import { createContext, type GlobalOptions } from '../lib/core/context.js';
 import { CliError } from '../lib/core/errors.js';
 import type { Output } from '../lib/core/output.js';
-import { runSwap, type SwapResult } from '../lib/swap/swap.js';
+import { runSwap, type SwapResult } from '../lib/swap/index.js';
 
 export interface SwapCommandOptions {
   from?: string;

@@ -36,7 +36,7 @@ import { activeAccount } from '../agents/sessions.js';
 import { readSignals } from '../claude/signals.js';
 import { accountState, type State } from '../core/state-schema.js';
 import { paneRunsAgent } from '../agents/screens.js';
-import { runSwap, sessionsOn, type SwapResult, type SwapTrigger } from '../swap/swap.js';
+import { runSwap, sessionsOn, type SwapResult, type SwapTrigger } from '../swap/index.js';
 import { scanTranscriptTail } from '../claude/transcript.js';
 import { refreshUsageFromApi } from './usage-api.js';
 import { createClassifier, type QuotaClassifier } from './index.js';
