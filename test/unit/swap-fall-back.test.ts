@@ -1,6 +1,7 @@
 /** Where the sessions go when a target does not log in. Pure, fixed clock. */
 import { describe, expect, it } from 'vitest';
-import { afterTargetFailed, nextStep } from '../../src/lib/swap/journal.js';
+import { swapJournalSchema } from '../../src/lib/core/state-schema.js';
+import { afterTargetFailed, goingBack, nextStep } from '../../src/lib/swap/journal.js';
 import { fallBackTarget } from '../../src/lib/swap/plan.js';
 import {
   markAuthError,
@@ -61,5 +62,18 @@ describe('fallBackTarget', () => {
       to: 'off',
       rolledBack: false,
     });
+  });
+
+  it('a journal going back to the source says so, also to the run that finds it after a kill', async () => {
+    const config = await poolConfig();
+    const planned = plannedJournal(config);
+    expect(goingBack(planned)).toBe(false);
+    const onToSpare = afterTargetFailed(planned, 'spare');
+    expect(goingBack(onToSpare)).toBe(false);
+    const back = afterTargetFailed(onToSpare, 'primary');
+    expect(goingBack(back)).toBe(true);
+    const leftBehind = swapJournalSchema.parse(JSON.parse(JSON.stringify(back)));
+    expect(goingBack(leftBehind)).toBe(true);
+    expect(nextStep(leftBehind, config)).toMatchObject({ action: 'relink', target: 'primary' });
   });
 });

@@ -36,7 +36,6 @@ export async function fallBack(ctx: Context, run: SwapRun, authFailed: string[])
     return structuredClone(st);
   });
   const next = fallBackTarget(ctx.config, state, run.journal, now);
-  run.rolledBack = next.rolledBack;
   if (next.rolledBack) await noUsableAccount(ctx, run.journal.from!, run.journal.reason, undefined);
   await updateJournal(ctx, run, (journal) => afterTargetFailed(journal, next.to));
 }

@@ -3,6 +3,7 @@ import type { Context } from '../core/context.js';
 import { ImpossibleError } from '../core/errors.js';
 import { notifyEvent } from '../notify/index.js';
 import { readAgentStatus } from '../queue/status-file.js';
+import { goingBack } from './journal.js';
 import { applySwapEnd, sessionResults, swapRecord, swapResult, type SwapEnd } from './outcome.js';
 import { configOf, type SwapRun } from './swap-run.js';
 import type { SwapResult } from './types.js';
@@ -14,8 +15,9 @@ import type { SwapResult } from './types.js';
  */
 export async function finishSwap(ctx: Context, run: SwapRun): Promise<SwapResult> {
   const { journal, settled } = run;
+  const rolledBack = goingBack(journal);
   const end: SwapEnd = {
-    rolledBack: run.rolledBack,
+    rolledBack,
     resumed: run.resumed,
     durationMs: Math.max(0, Date.now() - run.startedAt),
     at: ctx.clock.now(),
@@ -36,7 +38,7 @@ export async function finishSwap(ctx: Context, run: SwapRun): Promise<SwapResult
   const sessions = sessionResults(journal, settled);
   await notifyEvent(
     ctx,
-    run.rolledBack ? 'swap.failed' : 'swap.completed',
+    rolledBack ? 'swap.failed' : 'swap.completed',
     {
       from: journal.from,
       to: journal.to,
@@ -53,10 +55,10 @@ export async function finishSwap(ctx: Context, run: SwapRun): Promise<SwapResult
       durationMs: end.durationMs,
       resumed: run.resumed,
     },
-    run.rolledBack ? 'error' : 'info',
+    rolledBack ? 'error' : 'info',
   );
   const result = swapResult(journal, sessions, end);
-  if (run.rolledBack) {
+  if (rolledBack) {
     throw Object.assign(
       new ImpossibleError(
         `no account could take the sessions: ${journal.tried.join(', ')} failed to log in; they are back on ${journal.to}`,

@@ -61,6 +61,15 @@ export function nextStep(journal: SwapJournal, config: Pick<Config, 'sessions'>)
   return { action, target: journal.to, sessions: sessions.map((js) => js.name) };
 }
 
+/**
+ * Whether the journal takes the sessions back to their source: every target failed to log
+ * in. Read from the journal, so a run that carries a killed rollback forward still ends it
+ * as a rollback.
+ */
+export function goingBack(journal: SwapJournal): boolean {
+  return journal.tried.length > 0 && journal.to === journal.from;
+}
+
 /** The id a relaunched session resumes: none when it was started fresh. */
 export function relaunchResumeId(js: JournalSession): string | null {
   return js.fresh ? null : js.claudeSessionId;

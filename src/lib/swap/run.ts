@@ -140,7 +140,6 @@ async function carryOut(
   const run: SwapRun = {
     journal,
     resumed,
-    rolledBack: false,
     startedAt: Date.parse(journal.startedAt),
     settled: new Map(),
     launchedAt: null,

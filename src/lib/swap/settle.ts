@@ -12,7 +12,7 @@ import type { Context } from '../core/context.js';
 import type { SwapJournal } from '../core/state-schema.js';
 import { owePrompt, sendTaskPrompt, type TaskPromptJob } from '../dispatch/delivery.js';
 import { fallBack } from './fall-back.js';
-import { afterPrompt, afterSettle, relaunchResumeId, type NextStep } from './journal.js';
+import { afterPrompt, afterSettle, goingBack, relaunchResumeId, type NextStep } from './journal.js';
 import { configOf, updateJournal, type SwapRun } from './swap-run.js';
 
 /** How long prompted agents are given to fail their first request with bad credentials. */
@@ -42,7 +42,7 @@ export async function settleStep(ctx: Context, run: SwapRun, step: NextStep): Pr
   );
   run.settled = new Map(results.map((r) => [r.session, r]));
   const failed = authFailures(ctx, run.journal, run.settled);
-  if (failed.length && !run.rolledBack) return fallBack(ctx, run, failed);
+  if (failed.length && !goingBack(run.journal)) return fallBack(ctx, run, failed);
   await updateJournal(ctx, run, (journal) => afterSettle(journal, run.settled));
 }
 
@@ -74,7 +74,7 @@ export async function promptStep(ctx: Context, run: SwapRun, step: NextStep): Pr
   );
   await updateJournal(ctx, run, (journal) => afterPrompt(journal, prompted));
   // Bad credentials only show on the first request.
-  if (prompted.size && !run.rolledBack) {
+  if (prompted.size && !goingBack(run.journal)) {
     const failed = await waitForAuthFailure(ctx, [...prompted], step.target, promptedAt);
     if (failed.length) await fallBack(ctx, run, failed);
   }

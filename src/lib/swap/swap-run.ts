@@ -12,8 +12,6 @@ export interface SwapRun {
   journal: SwapJournal;
   /** A journal left by a killed swap is being carried forward. */
   resumed: boolean;
-  /** The target failed and no other was left: the sessions are going back to the source. */
-  rolledBack: boolean;
   /** When the swap started (ms epoch): its duration counts from there. */
   startedAt: number;
   /** How each agent came up in this run's settle; empty when the run did not settle them. */
