@@ -2,7 +2,7 @@ import type { Context } from '../lib/core/context.js';
 import { CliError, EXIT } from '../lib/core/errors.js';
 import type { Output } from '../lib/core/output.js';
 import * as z from '../lib/core/zod.js';
-import { runSwap, type SwapResult } from '../lib/swap/swap.js';
+import { runSwap, type SwapResult } from '../lib/swap/index.js';
 import { defineCommand } from './command.js';
 
 export const swapOptionsSchema = z.strictObject({

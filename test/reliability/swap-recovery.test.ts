@@ -4,7 +4,7 @@
  * runs `tick`; an operator may run `swap` or `quota check`), and every session ends up
  * running: a live agent on the right account, resuming its own conversation, answering.
  *
- * Fault injection: `CLAUDE_FAILOVER_FAULT=swap:<step>` (see `faultPoint` in src/lib/swap/swap.ts).
+ * Fault injection: `CLAUDE_FAILOVER_FAULT=swap:<step>` (see `faultPoint` in src/lib/swap/swap-run.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -31,7 +31,7 @@ export function selectSessions(ctx: Context, names: readonly string[]): SessionC
   return names.map((n) => byName.get(n)!);
 }
 
-export function activeAccount(ctx: Context, state: State): string {
+export function activeAccount(ctx: Pick<Context, 'config'>, state: State): string {
   return state.activeAccount ?? defaultActiveAccount(ctx.config);
 }
 

@@ -84,7 +84,7 @@ const swapRecordSchema = z.looseObject({
 });
 
 /** The steps of a swap, in order; the journal records the last one completed. */
-const SWAP_STEPS = [
+export const SWAP_STEPS = [
   'planned',
   'checkpointed',
   'stopped',
@@ -94,7 +94,7 @@ const SWAP_STEPS = [
   'prompted',
 ] as const;
 
-const swapJournalSchema = z.looseObject({
+export const swapJournalSchema = z.looseObject({
   id: z.string(),
   from: z.nullable(z.string()),
   to: z.string(),

@@ -11,7 +11,7 @@ import type { Context } from '../core/context.js';
 import { ImpossibleError, LockBusyError } from '../core/errors.js';
 import type { State } from '../core/state-schema.js';
 import { emit } from '../notify/index.js';
-import { runSwap, sessionsOn, type SwapResult } from '../swap/swap.js';
+import { runSwap, sessionsOn, type SwapResult } from '../swap/index.js';
 import {
   decideQuota,
   inCooldown,

@@ -14,7 +14,7 @@ import { accountCondition } from '../accounts/condition.js';
 import type { Config } from '../core/config.js';
 import type { EventLevel } from '../core/events.js';
 import type { PendingSwap, State } from '../core/state-schema.js';
-import type { SwapOptions, SwapTrigger } from '../swap/swap.js';
+import type { SwapOptions, SwapTrigger } from '../swap/index.js';
 import { fingerprint, laterTime, readSession, type Detection } from './detections.js';
 import type { QuotaEvidence } from './evidence.js';
 import { nextPendingSwap, type QuotaStateChanges } from './state-changes.js';
