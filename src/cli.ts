@@ -82,7 +82,7 @@ function command<Options, Result>(
   };
 }
 
-export function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
+function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
   const program = new Command('claude-failover')
     .description(
       'Keep a pool of Claude Code agents in tmux working across several Anthropic accounts.',

@@ -482,7 +482,7 @@ describe('unseen limit messages, per generation', () => {
 });
 
 // ---------------------------------------------------------------------------------------
-// Claude Code 2.1.312..2.1.332 (CLAUDE-CODE-FACTS section 0): the strings of those binaries,
+// Claude Code 2.1.312..2.1.332 (their release notes): the strings of those binaries,
 // written with other times, zones, separators, gutters and spinner glyphs.
 
 describe('Claude Code 2.1.312+: "You\'ve hit your 5-hour limit" is the session window', () => {

@@ -2,7 +2,7 @@
  * Where Claude Code keeps a conversation: `<projects>/<encoded cwd>/<session-id>.jsonl`.
  * The directory name is the resolved cwd with every non-alphanumeric character replaced by
  * `-`, one for one (runs are not collapsed); names past 200 characters are cut and get a
- * hash of the full path (CLAUDE-CODE-FACTS 2.1). The encoding is lossy: never decode it.
+ * hash of the full path (as Claude Code 2.1 does). The encoding is lossy: never decode it.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

@@ -97,7 +97,7 @@ export function transcriptEvidence(
 }
 
 /** The last `quota.scanLines` lines of the session's pane, classified; null when unreadable. */
-export async function paneEvidence(
+async function paneEvidence(
   ctx: Context,
   session: string,
   classifier: QuotaClassifier,

@@ -14,7 +14,6 @@ import {
   type QuotaExplanation,
   type QuotaVerdict,
 } from './classify.js';
-import { resolveZoneName } from './reset-time.js';
 
 export { QuotaClassifier } from './classify.js';
 export type {
@@ -50,11 +49,6 @@ export async function classifyText(
   opts: ClassifierOptions & { now: Date },
 ): Promise<QuotaExplanation> {
   return (await createClassifier(opts)).classify(text, opts.now);
-}
-
-/** The zone name luxon will use for `name` (`UTC+2`, `Asia/Calcutta`, ...), or null. */
-export async function normalizeTimeZone(name: string): Promise<string | null> {
-  return resolveZoneName(await loadLuxon(), name);
 }
 
 /** The object `quota explain --json` prints (README "How detection decides"), keys in order. */
