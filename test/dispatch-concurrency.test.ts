@@ -16,7 +16,7 @@ import type { DispatchReport } from '../src/lib/dispatch/report.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { simSandbox, waitFor } from './helpers/sim.js';
 
-const TASKS = 200;
+const TASKS = 120;
 const SESSIONS = 6;
 const DISPATCHERS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,7 +24,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('dispatch under concurrency', () => {
   it(
     `${DISPATCHERS} dispatchers, ${TASKS} tasks, ${SESSIONS} agents: each task done once, never two at a time`,
-    { timeout: 150_000 },
+    { timeout: 300_000 },
     async () => {
       const sb = simSandbox({
         sessions: `ccl-{0..${SESSIONS - 1}}`,
@@ -44,7 +44,8 @@ describe('dispatch under concurrency', () => {
       for (let i = 0; i < SESSIONS; i++) await sb.waitForPane(`ccl-${i}`, /^❯/m);
 
       const doneCount = () => (fs.existsSync(done) ? fs.readdirSync(done).length : 0);
-      const deadline = Date.now() + 90_000;
+      // Only a bound so a broken dispatch ends the test: a loaded machine may be slow.
+      const deadline = Date.now() + 240_000;
 
       // Samples the live markers: a session must never hold two undone tasks at once.
       const overlaps: string[] = [];
