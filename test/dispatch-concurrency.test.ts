@@ -1,12 +1,12 @@
 /**
- * Four `dispatch` processes at once, over and over, against 200 tasks and 6 simulated
+ * Four `dispatch` processes at once, over and over, against 120 tasks and 6 simulated
  * agents that finish each task by running `claude-failover task done`. In the end every task
  * is in done/ exactly once, none is left in the inbox, and no task and no session was ever
  * handed two things at the same time (checked from the events log, and by sampling the
  * markers while it runs).
  *
  * The agents run without hooks here (status.json is kept by dispatch and `task done`, the
- * pane does the rest), which keeps 200 tasks within a minute on two busy cores; the hooks'
+ * pane does the rest), which keeps 120 tasks within a minute on two busy cores; the hooks'
  * part is covered in dispatch.test.ts.
  */
 import fs from 'node:fs';
