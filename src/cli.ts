@@ -6,50 +6,16 @@
  */
 import { VERSION } from './lib/core/version.js';
 import { Command, CommanderError, Option } from 'commander';
-import { createContext, systemClock, type BaseContext } from './lib/core/context.js';
-import { CliError, EXIT, UsageError } from './lib/core/errors.js';
+import { CliError, EXIT } from './lib/core/errors.js';
 import { Output } from './lib/core/output.js';
 import { redact } from './lib/core/redact.js';
-import * as z from './lib/core/zod.js';
 import type { CommandSpec } from './commands/command.js';
-
-/** One CLI run: the exit code so far, and the output errors go to. */
-interface Run {
-  exitCode: number;
-  out?: Output;
-}
-
-const globalOptionsSchema = z.object({
-  config: z.optional(z.string()),
-  json: z.optional(z.boolean()),
-  quiet: z.optional(z.boolean()),
-  verbose: z.optional(z.boolean()),
-  color: z.optional(z.boolean()),
-});
-
-/** `dryRun` -> `--dry-run`; a positional argument keeps its name. */
-function optionName(key: PropertyKey | undefined, positional: string[]): string {
-  const name = String(key ?? '');
-  if (positional.includes(name)) return name;
-  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
-/** Checks `raw` with the command's schema; a bad value is a usage error naming the flag. */
-function parseOptions<Options>(
-  schema: z.ZodMiniType<Options>,
-  raw: Record<string, unknown>,
-  positional: string[],
-): Options {
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new UsageError(`${optionName(issue.path[0], positional)}: ${z.issueText(issue)}`);
-}
+import type { CommandCall, Run } from './commands/invoke.js';
 
 /**
- * A commander action for a lazily loaded command. Positional arguments join the options
- * under their names (`task add <project> [file]` gives `project` and `file`), and so do
- * the `fixed` values of a command registered in a loop (`session start` gives `verb`).
+ * A commander action for a lazily loaded command. What commander parsed (the options, the
+ * positional arguments by name, the globals, and the `fixed` values of a command registered
+ * in a loop, such as `session start`'s `verb`) goes to `invoke`, loaded with the command.
  */
 function command<Options, Result>(
   run: Run,
@@ -57,28 +23,14 @@ function command<Options, Result>(
   fixed: Record<string, unknown> = {},
 ) {
   return async function (this: Command): Promise<void> {
-    const globals = globalOptionsSchema.parse(this.optsWithGlobals());
-    const out = new Output(globals);
-    run.out = out;
-    const positional = this.registeredArguments.map((a) => a.name());
-    const raw: Record<string, unknown> = { ...fixed, ...this.opts() };
-    positional.forEach((name, i) => (raw[name] = this.processedArgs[i]));
-    const spec = await load();
-    const opts = parseOptions(spec.schema, raw, positional);
-    const base: BaseContext = {
-      out,
-      clock: systemClock,
-      env: process.env,
-      cwd: process.cwd(),
-      configPath: globals.config,
+    const call: CommandCall = {
+      globals: this.optsWithGlobals(),
+      options: { ...fixed, ...this.opts() },
+      positional: this.registeredArguments.map((a) => a.name()),
+      args: this.processedArgs,
     };
-    const result =
-      spec.needsConfig === false
-        ? await spec.run(opts, base)
-        : await spec.run(opts, await createContext(base));
-    if (globals.json) out.printJson(spec.json ? spec.json(result) : result);
-    else await spec.render(result, out);
-    run.exitCode = spec.exitCode?.(result) ?? EXIT.OK;
+    const [{ invoke }, spec] = await Promise.all([import('./commands/invoke.js'), load()]);
+    await invoke(run, spec, call);
   };
 }
 

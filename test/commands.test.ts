@@ -12,7 +12,8 @@ import { status } from '../src/commands/status.js';
 import { systemdOptionsSchema, systemdPrint } from '../src/commands/systemd.js';
 import { taskAdd, taskAddOptionsSchema, taskList } from '../src/commands/task.js';
 import { parseConfigText } from '../src/lib/core/config-parse.js';
-import { contextFromConfig, systemClock } from '../src/lib/core/context.js';
+import { systemClock } from '../src/lib/core/clock.js';
+import { contextFromConfig } from '../src/lib/core/context.js';
 import { Output } from '../src/lib/core/output.js';
 import { tempDir, tmuxSocket } from './helpers/env.js';
 

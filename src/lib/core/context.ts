@@ -6,12 +6,7 @@ import { loadConfig, type Config } from './config.js';
 import { Output } from './output.js';
 import { StateStore } from './state.js';
 import { Tmux } from './tmux.js';
-
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+import { systemClock, type Clock } from './clock.js';
 
 /** What every command gets; the ones that need no config (init, demo, quota explain) get only this. */
 export interface BaseContext {
