@@ -110,15 +110,17 @@ export async function runQuotaCheck(
   const evidence: QuotaEvidence = inCooldown(state, now)
     ? { account: active, sessions: [], accountFiles: {} }
     : await gatherEvidence(ctx, state, active, sessions, now);
-  let outcome = decideQuota(evidence, state, ctx.config, now, { noSwap: opts.noSwap });
-  if (outcome.changes)
-    // Decided again on the state read under its lock, so a run that overlaps another
-    // (a manual `quota check` beside `tick`) sees that run's marks: no event twice.
-    await ctx.state.update((st) => {
-      outcome = decideQuota(evidence, st, ctx.config, now, { noSwap: opts.noSwap });
-      if (outcome.changes)
-        applyQuotaChanges(st, outcome.changes, ctx.config, evidence.accountFiles, now);
-    });
+  const decide = (st: State) => decideQuota(evidence, st, ctx.config, now, { noSwap: opts.noSwap });
+  // In the cooldown nothing is written. Otherwise the decision is made on the state read
+  // under its lock, so a run that overlaps another (a manual `quota check` beside `tick`)
+  // sees that run's marks and logs no change twice.
+  const outcome = inCooldown(state, now)
+    ? decide(state)
+    : await ctx.state.update((st) => {
+        const o = decide(st);
+        if (o.changes) applyQuotaChanges(st, o.changes, ctx.config, evidence.accountFiles, now);
+        return o;
+      });
   const base = {
     now: now.toISOString(),
     activeAccount: active,

@@ -1,7 +1,8 @@
 /**
  * The decision of `quota check`, pure: from the evidence gathered (evidence.ts), the state
- * read at the start of the run, the config and the run's `now`, it says what was detected,
- * what the state must remember, which events to log and what to swap. No I/O, no clock.
+ * (as read under its lock, when the run writes), the config and the run's `now`, it says
+ * what was detected, what the state must remember, which events to log and what to swap.
+ * No I/O, no clock.
  *
  * Within `reactivateCooldown` of a swap, detection is suppressed. A pane limit without a
  * reset is confirmed only when `quota.confirmPolls` runs in a row see it. A confirmed limit
