@@ -232,8 +232,9 @@ export function decideQuota(
     outcome.changes = {
       ...remembered(true),
       exhausted: { until, reason: first.pattern },
+      // A limit's request replaces any other.
       pendingSwap: {
-        limit: {
+        set: {
           account: active,
           reason,
           trigger,
@@ -300,8 +301,8 @@ export function decideQuota(
         proactive: true,
       }
     : null;
-  outcome.changes = { ...remembered(false), pendingSwap: { usage: usageRequest } };
   const want = nextPendingSwap(state.pendingSwap, active, usageRequest);
+  outcome.changes = { ...remembered(false), pendingSwap: { set: want } };
   if (!want) {
     outcome.decision = readings.some((r) => r.suspect && !r.confirmed) ? 'suspected' : 'clean';
     return outcome;

@@ -25,11 +25,8 @@ export interface QuotaStateChanges {
   exhausted: { until: string; reason: string | null } | null;
   /** Mark the account auth-error at this time. */
   authErrorAt: string | null;
-  /**
-   * `limit`: this request replaces any other. `usage`: the proactive request over `swapAt`
-   * (null when under it), merged by `nextPendingSwap`. Null: the request stays as it is.
-   */
-  pendingSwap: { limit: PendingSwap } | { usage: PendingSwap | null } | null;
+  /** The pending swap from now on (`set`: a request, or none); null: it stays as it is. */
+  pendingSwap: { set: PendingSwap | null } | null;
 }
 
 /**
@@ -84,8 +81,5 @@ export function applyQuotaChanges(
     a.exhaustedReason = changes.exhausted.reason;
   }
   if (changes.authErrorAt) accountState(st, account).authErrorAt = changes.authErrorAt;
-  if (changes.pendingSwap && 'limit' in changes.pendingSwap)
-    st.pendingSwap = changes.pendingSwap.limit;
-  else if (changes.pendingSwap)
-    st.pendingSwap = nextPendingSwap(st.pendingSwap, account, changes.pendingSwap.usage);
+  if (changes.pendingSwap) st.pendingSwap = changes.pendingSwap.set;
 }
