@@ -15,6 +15,7 @@ import { contextFromConfig, type Context } from '../core/context.js';
 import { Output } from '../core/output.js';
 import { packageFile } from '../core/package-root.js';
 import { queuePaths } from '../queue/files.js';
+import { processAlive } from '../claude/registry.js';
 
 export interface DemoOptions {
   keep?: boolean;
@@ -226,9 +227,20 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       durationMs: Date.now() - t0,
     };
   } finally {
-    if (!opts.keep) {
-      await ctx.tmux.killServer().catch(() => undefined);
-      fs.rmSync(root, { recursive: true, force: true });
-    }
+    if (!opts.keep) await removeSandbox(ctx, root);
   }
+}
+
+/**
+ * Stops the sandbox's agents and removes it. The agents (and the hooks they started) still
+ * write their transcripts and state as they exit, so it waits for them to be gone and lets
+ * `rmSync` retry a directory that filled up again while it was being emptied.
+ */
+async function removeSandbox(ctx: Context, root: string): Promise<void> {
+  const pids = (await ctx.tmux.listPanes().catch(() => []))
+    .map((p) => p.pid)
+    .filter((pid): pid is number => pid !== null);
+  await ctx.tmux.killServer().catch(() => undefined);
+  for (let i = 0; i < 50 && pids.some((pid) => processAlive(pid)); i++) await sleep(100);
+  fs.rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
