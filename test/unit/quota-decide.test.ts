@@ -302,6 +302,25 @@ describe('decideQuota: hooks, transcript and auth errors', () => {
     expect(outcome.swap).toMatchObject({ reason: 'usage limit (hook:StopFailure.rate_limit)' });
   });
 
+  it('does not swap for a 429 whose text says it is a server throttle, hook or transcript', () => {
+    const throttle =
+      "API Error: Server is temporarily limiting requests (not your usage limit) · This request would exceed your account's rate limit. Please try again later.";
+    for (const s of [
+      { hooks: [{ error: 'rate_limit', text: throttle }] },
+      { transcript: throttle },
+    ]) {
+      const { outcome } = run(evidence({ 'ccl-0': s }), emptyState());
+      expect(outcome.swap).toBeNull();
+      expect(outcome.detections).toEqual([
+        expect.objectContaining({
+          verdict: 'transient',
+          confirmed: false,
+          pattern: 'transient.server-throttle',
+        }),
+      ]);
+    }
+  });
+
   it('takes the transcript 429 record of an agent without hooks', () => {
     const { outcome } = run(evidence({ 'ccl-0': { transcript: 'Rate limited' } }), emptyState());
     expect(outcome.detections[0]).toMatchObject({

@@ -92,7 +92,9 @@ export function readSession(ev: SessionEvidence, account: string, state: State):
     if (isAccountUnusableError(hook.error)) reading.authError = hook.error!;
     if (hook.error !== 'rate_limit' || !hook.reading) continue;
     const r = hook.reading;
-    if (r.verdict === 'stale') {
+    // A stale limit, or a 429 whose own words say it is not the usage limit (the server
+    // throttle: "temporarily limiting requests (not your usage limit)"): reported only.
+    if (r.verdict === 'stale' || r.verdict === 'transient') {
       reading.detections.push(detection('hook', r, hook.text, false));
       continue;
     }
@@ -110,7 +112,8 @@ export function readSession(ev: SessionEvidence, account: string, state: State):
   // 2. The transcript's 429 record (agents that run without our hooks).
   if (!reading.confirmed && ev.transcript) {
     const { text, reading: r } = ev.transcript;
-    if (r.verdict === 'stale') reading.detections.push(detection('transcript', r, text, false));
+    if (r.verdict === 'stale' || r.verdict === 'transient')
+      reading.detections.push(detection('transcript', r, text, false));
     else {
       const d = detection(
         'transcript',
