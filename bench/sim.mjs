@@ -28,6 +28,7 @@ export function simPool({
   perProject = 4,
   accounts = ['primary', 'backup'],
   extra = '',
+  triggers = false,
 }) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `cf-bench-${name}-`));
   const socket = `cf-bench-${name}-${process.pid}`;
@@ -76,6 +77,8 @@ export function simPool({
       ...projectLines,
       'sessions:',
       ...sessionLines,
+      // The timer-driven figures measure one step at a time; trigger.mjs turns them on.
+      `triggers: { enabled: ${triggers} }`,
       extra,
       '',
     ].join('\n'),

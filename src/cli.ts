@@ -202,6 +202,14 @@ function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
       run.exitCode = await hookMain(['run', event]);
     });
   hook
+    .command('trigger <kind>')
+    .description(
+      'run the step a hook asked for now (limit: quota check; idle: dispatch), coalesced; the hooks start it',
+    )
+    .action(
+      command(run, async () => (await import('./commands/hook-trigger.js')).hookTriggerCommand),
+    );
+  hook
     .command('statusline')
     .description('record the statusline usage and print a short status line')
     .action(async () => {

@@ -148,6 +148,8 @@ export interface RealSandboxOptions {
   extraYaml?: string;
   /** Write credentials for the accounts (default true). */
   credentials?: boolean;
+  /** Let the hooks start steps at once (default off). */
+  triggers?: boolean;
 }
 
 export interface RealSandbox {
@@ -182,6 +184,8 @@ export function realClaudeConfigYaml(o: {
   sessions: string[];
   env: Record<string, string>;
   extraYaml?: string;
+  /** `triggers.enabled` (default off: the tests drive each step, as the timer would). */
+  triggers?: boolean;
 }): string {
   const q = (s: string) => JSON.stringify(s);
   const env = Object.entries(o.env)
@@ -205,6 +209,7 @@ projects:
 sessions:
 ${o.sessions.map((s) => `  - { name: ${s}, project: app }`).join('\n')}
 lock: { waitFor: 5s, staleAfter: 10s }
+triggers: { enabled: ${o.triggers ?? false} }
 ${o.extraYaml ?? ''}`;
 }
 
@@ -239,6 +244,7 @@ export async function createRealSandbox(opts: RealSandboxOptions = {}): Promise<
     sessions,
     env: { ...claudeEnv(api.url), ...opts.agentEnv },
     extraYaml: opts.extraYaml,
+    triggers: opts.triggers,
   });
   const configPath = writeConfig(home, yaml);
   const sharedProjectsDir = path.join(home, 'shared', 'projects');

@@ -61,6 +61,11 @@ export interface SimOptions {
   stopTimeout?: string;
   /** More projects besides `api`, each with its sessions (a name pattern such as `w{0..1}`). */
   projects?: Array<{ name: string; sessions: string }>;
+  /**
+   * Let the hooks start steps at once (`triggers.enabled`). Off by default: most tests drive
+   * each step themselves, as the timer would, and a background run would race them.
+   */
+  triggers?: boolean;
 }
 
 /** Builds the sandbox; run `setup` yourself if the test needs hooks (most do). */
@@ -99,6 +104,7 @@ projects:
 sessions:
   - { name: '${opts.sessions ?? 'ccl-{0..1}'}', project: api }${extraSessions}
 lock: { waitFor: 5s, staleAfter: 2s }
+triggers: { enabled: ${opts.triggers ?? false} }
 ${opts.extra ?? ''}`;
   const configFile = path.join(home, 'config.yaml');
   fs.writeFileSync(configFile, yaml);

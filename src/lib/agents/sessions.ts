@@ -15,6 +15,7 @@ import type { State } from '../core/state-schema.js';
 import { reachableTranscript } from '../claude/transcript-path.js';
 import { readRegistryEntry, registryHolders } from '../claude/registry.js';
 import { hooksInstalled, readSignals } from '../claude/signals.js';
+import { syncTriggerSettings } from '../core/triggers.js';
 import type { PaneScreen } from './screens.js';
 
 /** The configured sessions named (all when none are); an unknown name is a usage error. */
@@ -57,6 +58,8 @@ export async function launchSession(
 ): Promise<void> {
   // A dead pane kept by remain-on-exit would block the name.
   await ctx.tmux.killSession(session.name);
+  // Its hooks read the trigger settings: current before its first turn ends.
+  syncTriggerSettings(ctx.config);
   const plan = planLaunch(ctx.config, session, account, resumeId, inheritedEnv, ctx.env);
   await launch(ctx.tmux, plan);
 }

@@ -4,13 +4,30 @@
  * block or fail the agent. They find their way through the env the session was launched
  * with, never through a config lookup.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { ENV_ACCOUNT, ENV_PROJECT, ENV_SESSION, ENV_STATE_DIR } from '../core/env-names.js';
 import { appendEvent } from '../core/events.js';
 import { readFileIfExists } from '../core/fs-atomic.js';
 import { promptFingerprint } from './prompt-fingerprint.js';
 import { redact } from '../core/redact.js';
 import { runShellCommand } from '../core/shell.js';
-import { appendSignal, updateAgentStatus, writeUsage, type UsageWindow } from './signals.js';
+import {
+  appendSignal,
+  readUsage,
+  updateAgentStatus,
+  writeUsage,
+  type AccountUsage,
+  type UsageWindow,
+} from './signals.js';
+import {
+  readTriggerSettings,
+  requestTrigger,
+  triggerOn,
+  type TriggerKind,
+  type TriggerSettings,
+} from '../core/triggers.js';
+import { isTaskName, queuePaths } from '../queue/files.js';
 import * as z from '../core/zod.js';
 
 const hookInputSchema = z.looseObject({
@@ -71,6 +88,73 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
 }
 
 const cut = (s: string | null | undefined, n = 500) => (s ? redact(s).slice(0, n) : null);
+
+/**
+ * Whether a pending swap waits for an idle moment (read without the schema: the hook only
+ * needs this one field, and a missing or half-written file just means no).
+ */
+function swapPending(stateDir: string): boolean {
+  try {
+    const text = readFileIfExists(path.join(stateDir, 'state.json'));
+    return Boolean(text && (JSON.parse(text) as { pendingSwap?: unknown }).pendingSwap);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the project's inbox holds a task file (handed out or not): cheap, no parsing. */
+function inboxHasTasks(project: string | null): boolean {
+  if (!project) return false;
+  try {
+    return fs.readdirSync(queuePaths(project).inbox).some(isTaskName);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The step this hook event should start now (README: Triggers): a limit starts `quota
+ * check`; the end of a turn starts `dispatch` (and the swap waiting for an idle moment), but
+ * only when there is something to hand out or a swap waits, so an idle pool spawns nothing.
+ */
+function triggerFor(
+  event: string,
+  error: string | null,
+  ctx: HookEnv,
+): { kind: TriggerKind; reason: string } | null {
+  if (event === 'StopFailure' && error === 'rate_limit')
+    return { kind: 'limit', reason: 'StopFailure rate_limit' };
+  if (event === 'Stop' && (inboxHasTasks(ctx.project) || swapPending(ctx.stateDir)))
+    return { kind: 'idle', reason: 'Stop' };
+  return null;
+}
+
+/**
+ * The usage crossing that starts a limit trigger: a window's percentage reaching
+ * `quota.drainAt` or `quota.swapAt` since the last reading (or in a new window).
+ */
+function usageCrossing(
+  prev: AccountUsage | null,
+  next: AccountUsage,
+  settings: TriggerSettings,
+): string | null {
+  const windows = [
+    ['5h', prev?.fiveHour, next.fiveHour],
+    ['7d', prev?.sevenDay, next.sevenDay],
+  ] as const;
+  for (const [label, before, now] of windows) {
+    if (!now) continue;
+    for (const [name, at] of [
+      ['swapAt', settings.swapAt],
+      ['drainAt', settings.drainAt],
+    ] as const) {
+      const was = before && before.resetsAt === now.resetsAt ? before.usedPercentage : -1;
+      if (now.usedPercentage >= at && was < at)
+        return `${label} usage ${Math.round(now.usedPercentage)}% >= ${name} ${at}`;
+    }
+  }
+  return null;
+}
 
 /** Handles one hook event. Never throws; problems go to the events log as warnings. */
 export async function runHook(
@@ -134,6 +218,14 @@ export async function runHook(
         { waitFor: 3500 },
       );
     }
+    // Last, once the agent's state is recorded: what the triggered step reads.
+    const trigger = triggerFor(event, h.error ?? null, ctx);
+    if (trigger)
+      requestTrigger(
+        ctx.stateDir,
+        { kind: trigger.kind, at: ts, session: ctx.session, reason: trigger.reason },
+        env,
+      );
   } catch (err) {
     try {
       appendEvent(
@@ -193,12 +285,23 @@ export async function runStatusline(
         { level: 'warn', now },
       );
     } else if (input.rate_limits && ctx.account) {
-      writeUsage(ctx.stateDir, ctx.account, {
+      const usage: AccountUsage = {
         fiveHour: toWindow(input.rate_limits.five_hour),
         sevenDay: toWindow(input.rate_limits.seven_day),
         updatedAt: now.toISOString(),
         session: ctx.session,
-      });
+      };
+      const settings = readTriggerSettings(ctx.stateDir);
+      const crossing = triggerOn(settings, 'limit')
+        ? usageCrossing(readUsage(ctx.stateDir, ctx.account), usage, settings!)
+        : null;
+      writeUsage(ctx.stateDir, ctx.account, usage);
+      if (crossing)
+        requestTrigger(
+          ctx.stateDir,
+          { kind: 'limit', at: usage.updatedAt, session: ctx.session, reason: crossing },
+          env,
+        );
     }
     if (ctx.account) {
       const prev = readFileIfExists(previousStatuslinePath(ctx.stateDir, ctx.account));

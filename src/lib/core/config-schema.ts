@@ -207,6 +207,16 @@ export const rawConfigSchema = z.strictObject({
     }),
   ),
   lock: section(z.strictObject({ waitFor: duration('10s'), staleAfter: duration('30s') })),
+  // The hooks start the matching step at once (README: Triggers); the timer stays the safety net.
+  triggers: section(
+    z.strictObject({
+      enabled: bool(true),
+      // StopFailure rate_limit, or the statusline's usage crossing drainAt/swapAt: quota check.
+      limit: bool(true),
+      // Stop (the agent is idle): dispatch.
+      idle: bool(true),
+    }),
+  ),
   notify: section(
     z.strictObject({
       events: z._default(z.array(nonEmpty()), NOTIFY_EVENTS_DEFAULT),

@@ -79,6 +79,8 @@ projects:
   - { name: demo, path: ${JSON.stringify(path.join(root, 'project'))} }
 sessions:
   - { name: 'demo-{0..2}', project: demo }
+# The demo runs each step itself to narrate it; in a real pool the hooks start them at once.
+triggers: { enabled: false }
 quota: { reactivateCooldown: 5m }
 dispatch: { settle: 0s }
 lock: { waitFor: 10s, staleAfter: 5s }

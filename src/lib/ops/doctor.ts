@@ -8,6 +8,12 @@ import { authErrorHolds } from '../accounts/condition.js';
 import { checkStateHealth, repairState } from '../core/state.js';
 import { PRIVATE_DIR_MODE } from '../core/fs-atomic.js';
 import { hooksInstalled } from '../claude/signals.js';
+import {
+  readTriggerSettings,
+  syncTriggerSettings,
+  triggerSettingsOf,
+  triggersReport,
+} from '../core/triggers.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -51,6 +57,51 @@ async function schedulerCheck(ctx: Context): Promise<[string, CheckLevel, string
     'warn',
     "nothing runs 'tick': run 'claude-failover cron install' or 'claude-failover systemd install'",
   ];
+}
+
+/**
+ * The triggers: whether the hooks read the settings the config says (`tick`, `setup` and
+ * every launch copy them; `--repair` does it now), and whether the last detached runs worked.
+ */
+function triggersCheck(
+  ctx: Context,
+  add: (name: string, level: CheckLevel, detail: string, repaired?: string) => void,
+  repair: boolean,
+): void {
+  const { config } = ctx;
+  const report = triggersReport(config);
+  const current =
+    JSON.stringify(readTriggerSettings(config.stateDir)) ===
+    JSON.stringify(triggerSettingsOf(config));
+  if (!current) {
+    if (repair && syncTriggerSettings(config))
+      add('triggers', 'ok', 'the hooks read the current settings', 'wrote the trigger settings');
+    else
+      add(
+        'triggers',
+        'warn',
+        `the hooks do not read the current trigger settings yet; 'setup', the next 'tick' or 'doctor --repair' writes them`,
+      );
+  }
+  if (!report.enabled) {
+    add('triggers', 'ok', 'off (triggers.enabled: false): the timer does all the work');
+    return;
+  }
+  const kinds = (['limit', 'idle'] as const).filter((k) => report[k].on);
+  const runs = kinds.map((k) => {
+    const r = report[k];
+    return `${k}: ${r.runs} runs, ${r.failures} failed${r.last ? `, last ${r.last.startedAt}` : ''}`;
+  });
+  add('triggers', 'ok', `on (${kinds.join(', ') || 'no kind'}); ${runs.join('; ')}`);
+  for (const k of kinds) {
+    const { last, lastFailure } = report[k];
+    if (last && lastFailure && last.startedAt === lastFailure.startedAt)
+      add(
+        'triggers',
+        'warn',
+        `the last ${k} run failed (exit ${last.exitCode}): ${last.error ?? last.summary}; the timer still runs the step; see ${report.log}`,
+      );
+  }
 }
 
 /** Runs every check; with `repair`, fixes what is safe first and reports what it did. */
@@ -240,6 +291,8 @@ export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): 
       `a swap ${journal.from} -> ${journal.to} stopped at step '${journal.step}'; the next 'swap' or 'quota check' finishes it`,
     );
   }
+
+  triggersCheck(ctx, add, opts.repair ?? false);
 
   try {
     const locked = await isLocked(ctx.state.paths.lock, config.lock.staleAfter);

@@ -11,6 +11,7 @@ import { previousStatuslinePath } from '../claude/hook-handler.js';
 import { cliArgv } from '../core/package-root.js';
 import { shQuote } from '../core/shell.js';
 import { ensureSymlink, linkProjects } from '../accounts/links.js';
+import { syncTriggerSettings } from '../core/triggers.js';
 
 const HOOK_EVENTS = ['SessionStart', 'UserPromptSubmit', 'Stop', 'StopFailure'] as const;
 /** Every command we install carries this, so uninstall removes only ours. */
@@ -174,6 +175,8 @@ export function runSetup(
       });
     }
   }
+  // What the installed hooks read to start steps at once (README: Triggers).
+  if (!opts.uninstallHooks) syncTriggerSettings(cfg);
   if (!opts.uninstallHooks && cfg.activeLink) {
     const target = cfg.accounts.find((a) => a.name === activeAccount)?.configDir;
     if (target && ensureSymlink(cfg.activeLink, target)) {

@@ -10,6 +10,26 @@ function when(iso: string | null, now: string): string {
   return ms >= 0 ? `in ${formatDuration(ms)}` : `${formatDuration(-ms)} ago`;
 }
 
+/** `triggers: on (limit, idle)` and a line per kind that has run. */
+function renderTriggers(r: StatusReport, bold: (s: string) => string): string {
+  const t = r.triggers;
+  const on = (['limit', 'idle'] as const).filter((k) => t[k].on);
+  const lines = [
+    `${bold('triggers:')} ${
+      on.length ? `on (${on.join(', ')})` : 'off: the timer does all the work'
+    }`,
+  ];
+  for (const kind of ['limit', 'idle'] as const) {
+    const k = t[kind];
+    if (!k.last) continue;
+    const from = k.last.request.session ? ` from ${k.last.request.session}` : '';
+    lines.push(
+      `  last ${kind}: ${when(k.last.startedAt, r.now)}${from} (${k.last.request.reason}): ${k.last.error ?? k.last.summary}; ${k.runs} runs, ${k.failures} failed`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export async function renderStatus(r: StatusReport, out: Output): Promise<string> {
   const c = out.stdoutColor;
   const table = (head: string[]) => textTable(out, head);
@@ -89,6 +109,7 @@ export async function renderStatus(r: StatusReport, out: Output): Promise<string
   } else {
     lines.push(`${c.bold('last swap:')} none`);
   }
+  lines.push(renderTriggers(r, c.bold));
   for (const w of r.warnings) lines.push(`${c.yellow('warning:')} ${w}`);
   return lines.join('\n');
 }

@@ -8,6 +8,7 @@ import type { AccountUsage } from '../claude/signals.js';
 import type { AccountState, State, SwapRecord } from '../core/state-schema.js';
 import type { PaneInfo } from '../core/tmux.js';
 import { sessionRunState, type SessionRunState } from '../agents/screens.js';
+import { triggersReport, type TriggersReport } from '../core/triggers.js';
 
 export type AccountStatus = 'available' | 'exhausted' | 'auth-error' | 'disabled';
 
@@ -38,6 +39,8 @@ export interface StatusReport {
   }>;
   queues: Array<{ project: string } & QueueCounts>;
   lastSwap: SwapRecord | null;
+  /** The hooks' triggers: on or off, and each kind's runs (README: Triggers). */
+  triggers: TriggersReport;
   warnings: string[];
 }
 
@@ -120,6 +123,14 @@ export async function buildStatus(ctx: Context): Promise<StatusReport> {
   const queues = config.projects.map((p) => ({ project: p.name, ...countQueue(p.path) }));
   for (const name of config.missingEnv) warnings.push(`config: \${${name}} is not set`);
   if (config.sessions.length === 0) warnings.push('no sessions are configured');
+  const triggers = triggersReport(config);
+  for (const kind of ['limit', 'idle'] as const) {
+    const t = triggers[kind];
+    if (t.last && t.lastFailure && t.last.startedAt === t.lastFailure.startedAt)
+      warnings.push(
+        `the last ${kind} trigger run failed (exit ${t.last.exitCode}): ${t.last.error ?? t.last.summary}; see ${triggers.log}`,
+      );
+  }
 
   const cooldownUntil =
     state.cooldownUntil && Date.parse(state.cooldownUntil) > now.getTime()
@@ -133,6 +144,7 @@ export async function buildStatus(ctx: Context): Promise<StatusReport> {
     sessions,
     queues,
     lastSwap: state.lastSwap,
+    triggers,
     warnings,
   };
 }

@@ -19,6 +19,7 @@ import type { Context } from '../core/context.js';
 import { CliError, EXIT } from '../core/errors.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../core/fs-atomic.js';
 import { tryLock } from '../core/lock.js';
+import { syncTriggerSettings } from '../core/triggers.js';
 import { emit } from '../notify/index.js';
 
 export type TickStepName = 'watch' | 'quota' | 'dispatch' | 'checkpoint' | 'janitor' | 'outbox';
@@ -71,6 +72,8 @@ async function privateCronLog(stateDir: string): Promise<void> {
 export async function runTick(ctx: Context): Promise<TickResult> {
   ensurePrivateDir(ctx.config.stateDir);
   await privateCronLog(ctx.config.stateDir);
+  // The hooks follow the config within a tick: turning triggers off needs no restart.
+  syncTriggerSettings(ctx.config);
   const release = await tryLock(path.join(ctx.config.stateDir, 'tick'), {
     staleAfter: ctx.config.lock.staleAfter,
   });
