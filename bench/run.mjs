@@ -12,6 +12,7 @@ import { benchHooks } from './hooks.mjs';
 import { compare } from './lib.mjs';
 import { benchSwap } from './swap.mjs';
 import { benchTick } from './tick.mjs';
+import { benchTriggers } from './trigger.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Math.max(5, Number(process.env.BENCH_RUNS ?? 15));
@@ -77,6 +78,7 @@ await measure('classify', () => benchClassify({ root, runs }));
 await measure('dispatch', () => benchDispatch({ root, runs }));
 await measure('tick', () => benchTick({ root, runs: slowRuns }));
 await measure('swap', () => benchSwap({ root, runs: slowRuns }));
+await measure('triggers', () => benchTriggers({ root, runs: slowRuns }));
 await measure('concurrency', () => benchConcurrency({ root, runs: slowRuns }));
 
 const header = '| figure | value | baseline | result | target | met |\n|---|---|---|---|---|---|';
@@ -85,6 +87,6 @@ const lines = rows.map(
     `| ${r.figure} | ${r.value} | ${r.baseline} | ${r.result} | ${r.target} | ${r.ok ? 'yes' : 'NO'} |`,
 );
 const table = [header, ...lines].join('\n');
-const md = `# Benchmark results\n\nMedians of ${runs} runs each (${slowRuns} for \`tick\`, \`swap\` and the 100 concurrent commands, which take seconds per run), alternating with the baseline measured in the same run, on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)} (load average ${load} at the start). Regenerate with \`npm run bench\`; \`BENCH_RUNS=n\` changes the number of runs.\n\n${table}\n`;
+const md = `# Benchmark results\n\nMedians of ${runs} runs each (${slowRuns} for \`tick\`, \`swap\`, the triggers and the 100 concurrent commands, which take seconds per run), alternating with the baseline measured in the same run, on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)} (load average ${load} at the start). Regenerate with \`npm run bench\`; \`BENCH_RUNS=n\` changes the number of runs.\n\n${table}\n`;
 fs.writeFileSync(path.join(root, 'bench', 'RESULTS.md'), md);
 console.log(table);

@@ -3,7 +3,7 @@
 // makes every agent end a turn on the limit message (the StopFailure hook fires, the pane
 // shows it), then times `quota check`, which reads the evidence, confirms it, and swaps:
 // checkpoint, stop all 20, relink, relaunch each with `--resume` (staggered by
-// swap.launchStagger, default 150 ms) and wait for every prompt. Every run swaps to the next
+// swap.launchStagger, default 50 ms) and wait for every prompt. Every run swaps to the next
 // account (a swap for a limit marks the account left exhausted), so the pool has one account
 // per run plus one. Also reported: the swap's own `durationMs` from the state file.
 //

@@ -193,21 +193,27 @@ export async function waitReady(
 ): Promise<{ screen: PaneScreen | 'dead'; lines: string[] }> {
   const deadline = Date.now() + timeoutMs;
   let lines: string[] = [];
-  for (;;) {
+  let screen: PaneScreen = 'unknown';
+  for (let poll = 0; ; poll++) {
     const pane = (await tmux.sessions()).get(session);
     if (!paneRunsAgent(pane)) {
       lines = pane ? await tmux.capturePane(session, 40).catch(() => []) : [];
       return { screen: 'dead', lines };
     }
-    lines = await tmux.capturePane(session, 40);
-    const screen = readScreen(lines);
+    const started = !probe?.hooksInstalled || probe.started();
+    // Before Claude Code says it started, the screen only matters for a dialog or a login
+    // screen: read it every third poll. Each read is a tmux process, and 20 agents starting
+    // at once need the CPU more than we need their screens.
+    if (started || poll % 3 === 0) {
+      lines = await tmux.capturePane(session, 40);
+      screen = readScreen(lines);
+    }
     if (screen !== 'ready' && screen !== 'working' && screen !== 'unknown')
       return { screen, lines };
-    if (screen === 'ready') {
-      const started = !probe?.hooksInstalled || probe.started();
+    if (screen === 'ready' && started) {
       const pid = pane!.pid;
       const registry = pid !== null ? (probe?.registryStatus?.(pid) ?? null) : null;
-      if (started && (registry === null || registry === 'idle')) return { screen: 'ready', lines };
+      if (registry === null || registry === 'idle') return { screen: 'ready', lines };
     }
     if (Date.now() > deadline) return { screen: screen === 'ready' ? 'unknown' : screen, lines };
     await sleep(150);

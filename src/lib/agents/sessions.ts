@@ -55,9 +55,10 @@ export async function launchSession(
   account: string,
   resumeId: string | null,
   inheritedEnv: string[],
+  opts: { killed?: boolean } = {},
 ): Promise<void> {
-  // A dead pane kept by remain-on-exit would block the name.
-  await ctx.tmux.killSession(session.name);
+  // A dead pane kept by remain-on-exit would block the name (a swap kills them all at once).
+  if (!opts.killed) await ctx.tmux.killSession(session.name);
   // Its hooks read the trigger settings: current before its first turn ends.
   syncTriggerSettings(ctx.config);
   const plan = planLaunch(ctx.config, session, account, resumeId, inheritedEnv, ctx.env);

@@ -183,7 +183,7 @@ export const rawConfigSchema = z.strictObject({
     z.strictObject({
       resumePrompt: str(DEFAULT_RESUME_PROMPT),
       historyMax: int(1, 50),
-      launchStagger: duration('150ms'),
+      launchStagger: duration('50ms'),
     }),
   ),
   checkpoint: section(

@@ -82,9 +82,8 @@ export async function relaunchStep(ctx: Context, run: SwapRun, step: NextStep): 
   const launchedAt = new Map<string, number>();
   // The panes before any launch: only our own launches change them during the loop.
   const panes = await ctx.tmux.sessions();
-  let lastLaunch = 0;
+  const toLaunch: string[] = [];
   for (const name of step.sessions) {
-    const s = configOf(ctx, name)!;
     const js = run.journal.sessions.find((x) => x.name === name)!;
     if (
       paneRunsAgent(panes.get(name)) &&
@@ -92,8 +91,14 @@ export async function relaunchStep(ctx: Context, run: SwapRun, step: NextStep): 
     ) {
       resumeIds.set(name, relaunchResumeId(js));
       launchedAt.set(name, 0);
-      continue;
-    }
+    } else toLaunch.push(name);
+  }
+  // The stopped agents' dead panes, in one tmux call rather than one each.
+  await ctx.tmux.runEach(toLaunch, (name) => ['kill-session', '-t', `=${name}`]);
+  let lastLaunch = 0;
+  for (const name of toLaunch) {
+    const s = configOf(ctx, name)!;
+    const js = run.journal.sessions.find((x) => x.name === name)!;
     let resumeId = js.claudeSessionId;
     if (resumeId && !ensureTranscriptReachable(ctx, dir, js.cwd ?? s.projectPath, resumeId)) {
       await notifyEvent(
@@ -113,7 +118,7 @@ export async function relaunchStep(ctx: Context, run: SwapRun, step: NextStep): 
     if (lastLaunch)
       await sleep(Math.max(0, lastLaunch + ctx.config.swap.launchStagger - Date.now()));
     lastLaunch = Date.now();
-    await launchSession(ctx, s, step.target, resumeId, run.inheritedEnv);
+    await launchSession(ctx, s, step.target, resumeId, run.inheritedEnv, { killed: true });
     resumeIds.set(name, resumeId);
     launchedAt.set(name, lastLaunch);
   }
