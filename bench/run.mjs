@@ -10,6 +10,7 @@ import { benchConcurrency } from './concurrency.mjs';
 import { benchDispatch } from './dispatch.mjs';
 import { benchHooks } from './hooks.mjs';
 import { compare } from './lib.mjs';
+import { benchRealSwap } from './real-swap.mjs';
 import { benchSwap } from './swap.mjs';
 import { benchTick } from './tick.mjs';
 import { benchTriggers } from './trigger.mjs';
@@ -79,6 +80,7 @@ await measure('dispatch', () => benchDispatch({ root, runs }));
 await measure('tick', () => benchTick({ root, runs: slowRuns }));
 await measure('swap', () => benchSwap({ root, runs: slowRuns }));
 await measure('triggers', () => benchTriggers({ root, runs: slowRuns }));
+await measure('real swap', () => benchRealSwap({ root, runs: slowRuns }));
 await measure('concurrency', () => benchConcurrency({ root, runs: slowRuns }));
 
 const header = '| figure | value | baseline | result | target | met |\n|---|---|---|---|---|---|';

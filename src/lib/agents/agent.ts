@@ -130,7 +130,8 @@ export async function typePrompt(
     for (;;) {
       const by = await confirmed();
       if (by || Date.now() >= until) return by;
-      await sleep(150);
+      // Reading the hook's signal file is cheap; a swap waits on the last confirmation.
+      await sleep(75);
     }
   };
   const pasteAndEnter = async () => {
@@ -202,9 +203,9 @@ export async function waitReady(
     }
     const started = !probe?.hooksInstalled || probe.started();
     // Before Claude Code says it started, the screen only matters for a dialog or a login
-    // screen: read it every third poll. Each read is a tmux process, and 20 agents starting
+    // screen: read it every fourth poll. Each read is a tmux process, and 20 agents starting
     // at once need the CPU more than we need their screens.
-    if (started || poll % 3 === 0) {
+    if (started || poll % 4 === 0) {
       lines = await tmux.capturePane(session, 40);
       screen = readScreen(lines);
     }
@@ -216,7 +217,7 @@ export async function waitReady(
       if (registry === null || registry === 'idle') return { screen: 'ready', lines };
     }
     if (Date.now() > deadline) return { screen: screen === 'ready' ? 'unknown' : screen, lines };
-    await sleep(150);
+    await sleep(100);
   }
 }
 
