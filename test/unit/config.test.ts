@@ -121,9 +121,10 @@ describe('parseConfig', () => {
     expect(cfg.swap).toEqual({
       resumePrompt: expect.stringContaining('{taskPath}'),
       historyMax: 50,
-      launchStagger: 150,
+      launchStagger: 50,
     });
     expect(cfg.lock).toEqual({ waitFor: 10_000, staleAfter: 30_000 });
+    expect(cfg.triggers).toEqual({ enabled: true, limit: true, idle: true });
     expect(cfg.notify.events).toContain('swap.completed');
     expect(cfg.tmux.socket).toBeNull();
     expect(cfg.accounts[1]!.enabled).toBe(true);
