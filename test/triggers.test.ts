@@ -187,6 +187,38 @@ describe('triggers', () => {
     expect(readEvents(sb.stateDir).some((e) => e.event.startsWith('tick.'))).toBe(false);
   });
 
+  it('a failing run is an error event and a doctor warning, never a hook failure', async () => {
+    const sb = simSandbox({ triggers: true });
+    expect((await sb.cli(['setup'])).exitCode).toBe(0);
+    // A state file that does not parse: every quota check exits 2 until doctor --repair.
+    fs.mkdirSync(sb.stateDir, { recursive: true });
+    fs.writeFileSync(path.join(sb.stateDir, 'state.json'), '{ not json');
+    const hook = await stopFailureHook(sb, 'ccl-0', "You've hit your 5-hour limit");
+    expect(hook.exitCode).toBe(0);
+    await waitFor(() => record(sb, 'limit')?.failures === 1, 'the failed run recorded');
+    await runnersSettled(sb);
+    expect(readEvents(sb.stateDir).find((e) => e.event === 'trigger.failed')).toMatchObject({
+      level: 'error',
+      trigger: 'limit',
+      session: 'ccl-0',
+      exitCode: 2,
+      error: expect.stringContaining('state.json'),
+    });
+    expect(fs.readFileSync(path.join(sb.stateDir, 'trigger.log'), 'utf8')).toMatch(
+      /limit \(StopFailure rate_limit from ccl-0\): .*state\.json.*\(exit 2,/,
+    );
+    const doctor = JSON.parse((await sb.cli(['doctor', '--json'])).stdout) as {
+      checks: Array<{ name: string; level: string; detail: string }>;
+    };
+    expect(doctor.checks).toContainEqual(
+      expect.objectContaining({
+        name: 'triggers',
+        level: 'warn',
+        detail: expect.stringMatching(/^the last limit run failed \(exit 2\)/),
+      }),
+    );
+  });
+
   it('an idle agent gets the next task with no tick, one after another', async () => {
     const sb = await pool({ sessions: 'ccl-0', names: ['ccl-0'] });
     for (const id of ['t-1', 't-2', 't-3']) addTask(sb, id, `sim-work: 50ms\nTask ${id}.\n`);
