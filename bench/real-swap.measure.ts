@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, it } from 'vitest';
+import { readEvents } from '../src/lib/core/events.js';
 import {
   CLAUDE_VERSION,
   closeRealSandboxes,
@@ -28,15 +29,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-function events(sb: RealSandbox): Json[] {
-  const file = path.join(sb.stateDir, 'events.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Json);
-}
+const events = (sb: RealSandbox) => readEvents(sb.stateDir) as Json[];
 
 const queue = (sb: RealSandbox, dir: string) => {
   try {

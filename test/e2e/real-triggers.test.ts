@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEvents } from '../../src/lib/core/events.js';
 import { agentPid, processArgs, processEnv } from '../helpers/sim.js';
 import {
   CLAUDE_VERSION,
@@ -22,15 +23,7 @@ const SESSIONS = ['rt-1', 'rt-2'];
 type Json = Record<string, unknown>;
 let sb: RealSandbox;
 
-const events = (): Json[] => {
-  const file = path.join(sb.stateDir, 'events.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Json);
-};
+const events = () => readEvents(sb.stateDir) as Json[];
 const queue = (dir: string) => {
   try {
     return fs.readdirSync(path.join(sb.project, '.agent-queue', dir));
