@@ -86,18 +86,27 @@ describe('hook triggers', () => {
     });
   });
 
-  it('a Stop asks for dispatch only when the inbox holds a task or a swap waits', async () => {
+  it('a Stop asks for dispatch only for a task not handed out, a prompt owed or a swap waiting', async () => {
     settings();
+    const inbox = path.join(project, '.agent-queue', 'inbox');
     await hook('Stop');
     expect(pending('idle')).toBeNull();
-    fs.writeFileSync(path.join(project, '.agent-queue', 'inbox', 't-1.md'), 'do it');
+    fs.writeFileSync(path.join(inbox, 't-1.md'), 'do it');
     await hook('Stop');
     expect(pending('idle')).toMatchObject({ kind: 'idle', session: 'ccl-3', reason: 'Stop' });
-    fs.rmSync(path.join(project, '.agent-queue', 'inbox', 't-1.md'));
-    fs.writeFileSync(
-      path.join(stateDir, 'state.json'),
-      JSON.stringify({ version: 1, pendingSwap: { account: 'primary' } }),
-    );
+    // Handed out: the agent is between the turns of its task.
+    fs.writeFileSync(path.join(inbox, 't-1.md.dispatched'), '{}');
+    await hook('Stop');
+    expect(pending('idle')).toBeNull();
+    const state = (over: Record<string, unknown>) =>
+      fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ version: 1, ...over }));
+    state({ sessions: { 'ccl-3': { undelivered: { task: 't-1' } } } });
+    await hook('Stop');
+    expect(pending('idle')).toMatchObject({ kind: 'idle' });
+    state({ sessions: { 'ccl-9': { undelivered: { task: 't-1' } } } });
+    await hook('Stop');
+    expect(pending('idle')).toBeNull();
+    state({ pendingSwap: { account: 'primary' } });
     await hook('Stop');
     expect(pending('idle')).toMatchObject({ kind: 'idle' });
   });

@@ -27,7 +27,7 @@ import {
   type TriggerKind,
   type TriggerSettings,
 } from '../core/triggers.js';
-import { isTaskName, queuePaths } from '../queue/files.js';
+import { isTaskName, MARKER_SUFFIX, queuePaths } from '../queue/files.js';
 import * as z from '../core/zod.js';
 
 const hookInputSchema = z.looseObject({
@@ -90,23 +90,30 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
 const cut = (s: string | null | undefined, n = 500) => (s ? redact(s).slice(0, n) : null);
 
 /**
- * Whether a pending swap waits for an idle moment (read without the schema: the hook only
- * needs this one field, and a missing or half-written file just means no).
+ * Whether the state asks for this session's idle moment: a swap waiting for one, or a prompt
+ * owed to the session (typed, never confirmed; dispatch delivers it again). Read without the
+ * schema, for these two fields only; a missing or half-written file just means no.
  */
-function swapPending(stateDir: string): boolean {
+function stateWantsIdle(stateDir: string, session: string): boolean {
   try {
     const text = readFileIfExists(path.join(stateDir, 'state.json'));
-    return Boolean(text && (JSON.parse(text) as { pendingSwap?: unknown }).pendingSwap);
+    if (!text) return false;
+    const state = JSON.parse(text) as {
+      pendingSwap?: unknown;
+      sessions?: Record<string, { undelivered?: unknown }>;
+    };
+    return Boolean(state.pendingSwap || state.sessions?.[session]?.undelivered);
   } catch {
     return false;
   }
 }
 
-/** Whether the project's inbox holds a task file (handed out or not): cheap, no parsing. */
-function inboxHasTasks(project: string | null): boolean {
+/** Whether the project's inbox holds a task not handed out yet: names only, no parsing. */
+function inboxHasWork(project: string | null): boolean {
   if (!project) return false;
   try {
-    return fs.readdirSync(queuePaths(project).inbox).some(isTaskName);
+    const names = new Set(fs.readdirSync(queuePaths(project).inbox));
+    return [...names].some((n) => isTaskName(n) && !names.has(`${n}${MARKER_SUFFIX}`));
   } catch {
     return false;
   }
@@ -115,7 +122,8 @@ function inboxHasTasks(project: string | null): boolean {
 /**
  * The step this hook event should start now (README: Triggers): a limit starts `quota
  * check`; the end of a turn starts `dispatch` (and the swap waiting for an idle moment), but
- * only when there is something to hand out or a swap waits, so an idle pool spawns nothing.
+ * only when there is a task to hand out, a prompt owed to the session or a swap waiting, so
+ * an idle pool, or an agent between the turns of its task, starts nothing.
  */
 function triggerFor(
   event: string,
@@ -124,7 +132,7 @@ function triggerFor(
 ): { kind: TriggerKind; reason: string } | null {
   if (event === 'StopFailure' && error === 'rate_limit')
     return { kind: 'limit', reason: 'StopFailure rate_limit' };
-  if (event === 'Stop' && (inboxHasTasks(ctx.project) || swapPending(ctx.stateDir)))
+  if (event === 'Stop' && (inboxHasWork(ctx.project) || stateWantsIdle(ctx.stateDir, ctx.session)))
     return { kind: 'idle', reason: 'Stop' };
   return null;
 }

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { isForbiddenAgentVar } from './env-names.js';
+import { ENV_ACCOUNT, ENV_PROJECT, ENV_SESSION, isForbiddenAgentVar } from './env-names.js';
 import { EXIT } from './errors.js';
 import {
   ensurePrivateDir,
@@ -116,16 +116,26 @@ function runnerAlive(stateDir: string, kind: TriggerKind, staleAfterMs: number):
   }
 }
 
+/** What the hook's environment has of its agent and pane, which a runner must not carry. */
+const AGENT_ONLY = new Set([
+  'TMUX',
+  'TMUX_PANE',
+  'CLAUDE_CONFIG_DIR',
+  'CLAUDE_PROJECT_DIR',
+  ENV_SESSION,
+  ENV_ACCOUNT,
+  ENV_PROJECT,
+]);
+
 /**
- * The runner's environment: the hook's (it carries the session's `CLAUDE_FAILOVER_CONFIG`),
- * without what marks a process as running inside Claude Code or inside a tmux pane, so the
- * runner behaves like a tick from cron.
+ * The runner's environment: the hook's (it carries `CLAUDE_FAILOVER_CONFIG`, so the runner
+ * reads the config the session was launched with), without what marks a process as one
+ * agent's or as running inside Claude Code or a tmux pane: the runner acts for the whole
+ * pool, like a tick from cron (and a tmux server it may start passes its env on).
  */
 function runnerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(
-    Object.entries(env).filter(
-      ([k]) => !isForbiddenAgentVar(k) && k !== 'TMUX' && k !== 'TMUX_PANE',
-    ),
+    Object.entries(env).filter(([k]) => !isForbiddenAgentVar(k) && !AGENT_ONLY.has(k)),
   );
 }
 
