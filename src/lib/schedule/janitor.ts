@@ -8,7 +8,7 @@
  * - `done/` tasks older than `janitor.archiveDoneAfter` move to `archive/YYYY-MM/`.
  * - Checkpoints past `checkpoint.keep` or `checkpoint.maxAge` are pruned; `latest.json` is
  *   always kept.
- * - `events.jsonl` (and `cron.log`) rotate past `janitor.eventsMaxBytes`, keeping 3
+ * - `events.jsonl` (and `cron.log`, `trigger.log`) rotate past `janitor.eventsMaxBytes`, keeping 3
  *   generations.
  * - The swap history is capped at `swap.historyMax`.
  * - Temp files of atomic writes left in `stateDir` by a killed writer, an hour old, go.
@@ -26,6 +26,7 @@ import { cronLogPath } from './cron.js';
 import { readAgentStatus } from '../queue/status-file.js';
 import { paneRunsAgent } from '../agents/screens.js';
 import { listDir } from '../core/fs-atomic.js';
+import { TRIGGER_LOG } from '../core/triggers.js';
 
 export type JanitorActionKind =
   'requeue' | 'fail' | 'archive' | 'prune-checkpoint' | 'rotate-log' | 'cap-swaps' | 'remove-temp';
@@ -176,7 +177,12 @@ function rotateLog(file: string): void {
 }
 
 async function rotateLogs(ctx: Context, plan: JanitorAction[], run: Runner): Promise<void> {
-  for (const file of [eventsPath(ctx.config.stateDir), cronLogPath(ctx.config.stateDir)]) {
+  const logs = [
+    eventsPath(ctx.config.stateDir),
+    cronLogPath(ctx.config.stateDir),
+    path.join(ctx.config.stateDir, TRIGGER_LOG),
+  ];
+  for (const file of logs) {
     let size = 0;
     try {
       size = fs.statSync(file).size;

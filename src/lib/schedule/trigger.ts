@@ -76,10 +76,14 @@ function record(ctx: Context, kind: TriggerKind, run: TriggerRun): void {
     );
 }
 
-async function quotaStep(ctx: Context): Promise<{ summary: string; exitCode: number }> {
+async function quotaStep(ctx: Context) {
   const { runQuotaCheck } = await import('../quota/check.js');
   const r = await runQuotaCheck(ctx);
-  return { summary: `quota check: ${r.decision}`, exitCode: r.exitCode };
+  return {
+    summary: `quota check: ${r.decision}`,
+    exitCode: r.exitCode,
+    swapped: r.decision === 'swapped',
+  };
 }
 
 /** Bounds the wait for a running swap: longer than any swap, shorter than a stuck lock. */
@@ -134,7 +138,7 @@ const screenLags = (
  */
 async function limitStep(ctx: Context, request: TriggerRequest) {
   const q = await quotaStep(ctx);
-  if (!q.summary.endsWith('swapped')) return q;
+  if (!q.swapped) return q;
   const d = await dispatchStep(ctx, request.session);
   return { summary: `${q.summary}; ${d.summary}`, exitCode: q.exitCode || d.exitCode };
 }
