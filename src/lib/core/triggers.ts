@@ -239,6 +239,8 @@ interface TriggerKindReport {
   failures: number;
   last: TriggerRun | null;
   lastFailure: TriggerRun | null;
+  /** The most recent run failed: `status` and `doctor` warn. */
+  lastFailed: boolean;
 }
 
 /** What `status` and `doctor` show of the triggers: the config, and each kind's runs. */
@@ -251,6 +253,7 @@ export function triggersReport(config: Config): TriggersReport {
       failures: r?.failures ?? 0,
       last: r?.last ?? null,
       lastFailure: r?.lastFailure ?? null,
+      lastFailed: Boolean(r?.last && !TRIGGER_SUCCESS.has(r.last.exitCode)),
     };
   };
   return {

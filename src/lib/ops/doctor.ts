@@ -94,8 +94,8 @@ function triggersCheck(
   });
   add('triggers', 'ok', `on (${kinds.join(', ') || 'no kind'}); ${runs.join('; ')}`);
   for (const k of kinds) {
-    const { last, lastFailure } = report[k];
-    if (last && lastFailure && last.startedAt === lastFailure.startedAt)
+    const { last, lastFailed } = report[k];
+    if (last && lastFailed)
       add(
         'triggers',
         'warn',

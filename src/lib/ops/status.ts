@@ -126,7 +126,7 @@ export async function buildStatus(ctx: Context): Promise<StatusReport> {
   const triggers = triggersReport(config);
   for (const kind of ['limit', 'idle'] as const) {
     const t = triggers[kind];
-    if (t.last && t.lastFailure && t.last.startedAt === t.lastFailure.startedAt)
+    if (t.last && t.lastFailed)
       warnings.push(
         `the last ${kind} trigger run failed (exit ${t.last.exitCode}): ${t.last.error ?? t.last.summary}; see ${triggers.log}`,
       );
