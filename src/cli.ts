@@ -258,6 +258,17 @@ function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
     );
 
   program
+    .command('metrics')
+    .description('the Prometheus text exposition of accounts, sessions, queues and swaps')
+    .action(command(run, async () => (await import('./commands/metrics.js')).metricsCommand));
+
+  program
+    .command('mcp')
+    .description('a stdio MCP server for Claude Code: status, tasks, sessions, swap')
+    .option('--allow-write', 'offer the write tools too (default: mcp.allowWrite)')
+    .action(command(run, async () => (await import('./commands/mcp.js')).mcpCommand));
+
+  program
     .command('tick')
     .description('one full cycle: watch, quota check, dispatch, checkpoint, janitor, outbox')
     .action(command(run, async () => (await import('./commands/tick.js')).tickCommand));

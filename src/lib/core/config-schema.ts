@@ -207,6 +207,8 @@ export const rawConfigSchema = z.strictObject({
     }),
   ),
   lock: section(z.strictObject({ waitFor: duration('10s'), staleAfter: duration('30s') })),
+  mcp: section(z.strictObject({ register: bool(false), allowWrite: bool(false) })),
+  metrics: section(z.strictObject({ textfile: nullableStr() })),
   notify: section(
     z.strictObject({
       events: z._default(z.array(nonEmpty()), NOTIFY_EVENTS_DEFAULT),
