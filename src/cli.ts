@@ -70,7 +70,8 @@ function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
   program
     .command('setup')
     .description('create account dirs, link projects/ to the shared tree, install the hooks')
-    .option('--uninstall-hooks', 'remove only the hooks this tool installed')
+    .option('--uninstall-hooks', 'remove only the hooks (and the MCP server) this tool installed')
+    .option('--uninstall-mcp', "remove only the MCP server from each account's .claude.json")
     .action(command(run, async () => (await import('./commands/setup.js')).setupCommand));
 
   program
