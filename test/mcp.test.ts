@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killTmuxAndWait } from './helpers/env.js';
 import { connectMcp } from './helpers/mcp-client.js';
-import { simSandbox } from './helpers/sim.js';
+import { simSandbox, waitFor } from './helpers/sim.js';
 
 const READ = ['status', 'task_list', 'session_list', 'quota_explain', 'events'];
 const WRITE = ['task_add', 'task_done', 'task_fail', 'task_requeue', 'session_restart', 'swap'];
@@ -106,6 +106,8 @@ describe('mcp', () => {
       ['session_list', { names: 'ccl-0' }, /names: .*array/],
       ['swap', { confirm: 'yes' }, /confirm: .*boolean/],
       ['session_restart', { names: [] }, /names: expected at least one session/],
+      ['task_add', { project: 'nope', text: 'x' }, /^project: unknown project 'nope'/],
+      ['task_done', { id: '../x' }, /^id: /],
     ];
     for (const [tool, args, message] of bad) {
       const r = await mcp.call(tool, args);
@@ -190,6 +192,35 @@ describe('mcp', () => {
     const state = JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8'));
     expect(state.activeAccount).toBe('backup');
     expect(state.counters.swaps).toEqual({ completed: 1 });
+    await mcp.close();
+
+    // Inside a session the swap would stop the agent that runs the server: it goes to a
+    // process of its own, and the call returns at once.
+    const agent = await connectMcp(sb.configFile, ['--allow-write'], {
+      ...env,
+      CLAUDE_FAILOVER_SESSION: 'ccl-0',
+    });
+    const started = await agent.call('swap', { confirm: true, to: 'primary', reason: 'back' });
+    expect(started.data).toMatchObject({ confirmed: true, started: true, outcome: 'started' });
+    expect(started.data.pid).toEqual(expect.any(Number));
+    const readState = () =>
+      JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8'));
+    await waitFor(
+      () => readState().lastSwap?.to === 'primary' && readState().lastSwap,
+      'the detached swap to finish',
+      60_000,
+    );
+    expect(readState().lastSwap).toMatchObject({ from: 'backup', reason: 'back' });
+    expect(readState().counters.swaps.completed).toBe(2);
+    await agent.close();
+  });
+
+  it('starts without a config, and says in each call where it looked', async () => {
+    const mcp = await connectMcp(path.join(sb.home, 'missing.yaml'), [], env);
+    expect(await mcp.tools()).toEqual(READ);
+    const r = await mcp.call('status');
+    expect(r.isError).toBe(true);
+    expect(r.text).toMatch(/missing\.yaml/);
     await mcp.close();
   });
 });

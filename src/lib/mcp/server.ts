@@ -56,12 +56,19 @@ function standardSchema<T>(schema: z.ZodMiniType<T>) {
   };
 }
 
-/** `--dry-run: ...` (how the lib names a command's flag) -> `dryRun: ...`, the tool's field. */
+/**
+ * The lib names what was wrong the way the command line spells it: `--dry-run: ...`,
+ * `task id: ...`, `unknown project 'x'`. A tool's caller knows fields: `dryRun: ...`,
+ * `id: ...`, `project: unknown project 'x'`.
+ */
 function fieldName(message: string): string {
-  return message.replace(
-    /^--([a-z][a-z-]*):/,
-    (_m, flag: string) => `${flag.replace(/-([a-z])/g, (_c, ch: string) => ch.toUpperCase())}:`,
-  );
+  return message
+    .replace(
+      /^--([a-z][a-z-]*):/,
+      (_m, flag: string) => `${flag.replace(/-([a-z])/g, (_c, ch: string) => ch.toUpperCase())}:`,
+    )
+    .replace(/^task id:/, 'id:')
+    .replace(/^unknown project /, 'project: unknown project ');
 }
 
 function errorResult(err: unknown): ToolResult {
