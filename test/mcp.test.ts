@@ -137,6 +137,18 @@ describe('mcp', () => {
     expect(ls('done')).toContain('own.md');
     expect(ls('inbox')).not.toContain('own.md.dispatched');
     expect((await agent.call('task_done', { id: 'own' })).data.action).toBe('already-done');
+    // Each write call is on the record, with the session it came from.
+    const audit = await agent.call('events', { name: 'mcp.called', limit: 4 });
+    expect(audit.data.events).toEqual([
+      expect.objectContaining({
+        tool: 'task_done',
+        session: 'ccl-0',
+        error: expect.stringMatching(/ccl-1/),
+      }),
+      expect.objectContaining({ tool: 'task_fail', session: 'ccl-0', level: 'warn' }),
+      expect.objectContaining({ tool: 'task_done', session: 'ccl-0', error: null, level: 'info' }),
+      expect.objectContaining({ tool: 'task_done', session: 'ccl-0', error: null }),
+    ]);
 
     const added = await agent.call('task_add', {
       project: 'api',

@@ -114,6 +114,10 @@ describe(`the MCP server with the real Claude Code CLI ${CLAUDE_VERSION}`, () =>
       expect(fs.readdirSync(done)).toEqual(['t-mcp.md']);
       const doneEvents = readEvents(sb.stateDir).filter((e) => e.event === 'task.done');
       expect(doneEvents).toEqual([expect.objectContaining({ task: 't-mcp', session: SESSION })]);
+      // The server Claude Code started knew its session from the environment it inherited.
+      expect(readEvents(sb.stateDir).filter((e) => e.event === 'mcp.called')).toEqual([
+        expect.objectContaining({ tool: 'task_done', session: SESSION, error: null }),
+      ]);
       const inbox = path.join(sb.project, '.agent-queue', 'inbox');
       expect(fs.readdirSync(inbox)).toEqual([]);
       expect(fs.existsSync(path.join(sb.project, '.agent-queue', 'failed'))).toBe(false);

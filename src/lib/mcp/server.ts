@@ -8,6 +8,7 @@
 import type { BaseContext, Context } from '../core/context.js';
 import { CliError } from '../core/errors.js';
 import { ENV_SESSION } from '../core/env-names.js';
+import { logEvent } from '../core/events.js';
 import { redact, redactDeep } from '../core/redact.js';
 import { VERSION } from '../core/version.js';
 import * as z from '../core/zod.js';
@@ -80,6 +81,19 @@ function errorResult(err: unknown): ToolResult {
   };
 }
 
+/**
+ * Every write call leaves an `mcp.called` event: which tool, for which session (null: an
+ * operator's client), and its error. The log answers "who requeued this task?".
+ */
+function audit(ctx: Context, tool: string, served: Served, err: unknown): void {
+  try {
+    const error = err === null ? null : err instanceof Error ? err.message : String(err);
+    logEvent(ctx, 'mcp.called', { tool, session: served.session, error }, error ? 'warn' : 'info');
+  } catch {
+    // A log that cannot be written must not turn a done call into an error.
+  }
+}
+
 /** Which tools this server offers: the read tools, and the write tools when allowed. */
 export function offeredTools(allowWrite: boolean): ToolDef<never>[] {
   return [...READ_TOOLS, ...(allowWrite ? WRITE_TOOLS : [])] as unknown as ToolDef<never>[];
@@ -126,17 +140,20 @@ export async function runMcpServer(base: BaseContext, opts: McpServerOptions = {
         annotations: { readOnlyHint: !tool.write, openWorldHint: false },
       },
       async (input: unknown): Promise<ToolResult> => {
+        let ctx: Context | null = null;
         try {
-          const ctx: Context = await createContext(base);
+          ctx = await createContext(base);
           // The config may have turned writes off since the server started.
           if (tool.write && !opts.allowWrite && !ctx.config.mcp.allowWrite)
             throw new CliError(`${tool.name}: mcp.allowWrite is false in ${ctx.config.file}`);
           const result = redactDeep(await tool.run(ctx, input as never, served));
+          if (tool.write) audit(ctx, tool.name, served, null);
           return {
             content: [{ type: 'text', text: JSON.stringify(result, null, 2) }],
             structuredContent: result,
           };
         } catch (err) {
+          if (tool.write && ctx) audit(ctx, tool.name, served, err);
           return errorResult(err);
         }
       },
