@@ -54,11 +54,23 @@ describe('setup and the MCP server', () => {
 
     const again = await sb.cli(['setup']);
     expect(again.stdout.trim()).toBe('nothing to change');
+    const mcpChecks = async () =>
+      (
+        JSON.parse((await sb.cli(['doctor', '--json'])).stdout).checks as Array<{
+          name: string;
+          level: string;
+        }>
+      ).filter((c) => c.name.endsWith(' mcp'));
+    expect(await mcpChecks()).toEqual([
+      expect.objectContaining({ name: 'account primary mcp', level: 'ok' }),
+      expect.objectContaining({ name: 'account backup mcp', level: 'ok' }),
+    ]);
 
     const removed = await sb.cli(['setup', '--uninstall-mcp']);
     expect(removed.exitCode, removed.stderr).toBe(0);
     expect(removed.stdout).toMatch(/primary: removed the MCP server from/);
     expect(sb.read('primary').mcpServers).toEqual({ mine });
+    expect((await mcpChecks()).map((c) => c.level)).toEqual(['warn', 'warn']);
     // Only the server went: the hooks stay.
     const settings = JSON.parse(
       fs.readFileSync(path.join(sb.home, 'accounts', 'primary', 'settings.json'), 'utf8'),

@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Config } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../core/fs-atomic.js';
 import { cliArgv } from '../core/package-root.js';
@@ -86,4 +87,35 @@ export function registerMcpServer(
   fs.mkdirSync(configDir, { recursive: true, mode: 0o700 });
   writeFileAtomic(file, after, { mode: 0o600 });
   return `${opts.remove ? 'removed the MCP server from' : 'registered the MCP server in'} ${file}`;
+}
+
+/**
+ * `doctor`'s lines for the registration, when `mcp.register` is on: per enabled account
+ * whose dir exists, whether its `.claude.json` runs this install's server.
+ */
+export function mcpRegistrationChecks(config: Config): Array<[string, 'ok' | 'warn', string]> {
+  if (!config.mcp.register) return [];
+  const want = JSON.stringify(mcpEntry());
+  const out: Array<[string, 'ok' | 'warn', string]> = [];
+  for (const acct of config.accounts) {
+    if (!acct.enabled || !fs.existsSync(acct.configDir)) continue;
+    const label = `account ${acct.name} mcp`;
+    const file = path.join(acct.configDir, '.claude.json');
+    let entry: ServerEntry | undefined;
+    try {
+      entry = readClaudeJson(file).data.mcpServers?.[MCP_ENTRY];
+    } catch (err) {
+      out.push([label, 'warn', (err as Error).message]);
+      continue;
+    }
+    if (!entry) out.push([label, 'warn', `not registered in ${file}; run 'claude-failover setup'`]);
+    else if (JSON.stringify(entry) !== want)
+      out.push([
+        label,
+        'warn',
+        `${file} runs another command (${[entry.command, ...((entry.args as unknown[]) ?? [])].join(' ')}); run 'claude-failover setup'`,
+      ]);
+    else out.push([label, 'ok', file]);
+  }
+  return out;
 }
