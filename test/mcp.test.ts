@@ -85,6 +85,12 @@ describe('mcp', () => {
     expect(events.data.events).toEqual([
       expect.objectContaining({ event: 'task.added', task: 'ev-2' }),
     ]);
+    sb.dispatched('ev-3', 'ccl-1', 'third\n');
+    await sb.cli(['task', 'done', 'ev-3']);
+    const bySession = await mcp.call('events', { session: 'ccl-1' });
+    expect(bySession.data.events).toEqual([
+      expect.objectContaining({ event: 'task.done', task: 'ev-3', session: 'ccl-1' }),
+    ]);
     const named = await mcp.call('events', { name: 'task.added' });
     expect((named.data.events as Array<{ task: string }>).map((e) => e.task)).toEqual([
       'ev-1',

@@ -109,6 +109,7 @@ const events = defineTool({
     limit: z._default(z.int().check(z.gte(1), z.lte(EVENTS_MAX)), EVENTS_DEFAULT),
     name: z.optional(z.string()),
     prefix: z.optional(z.string()),
+    session: z.optional(z.string()),
   }),
   write: false,
   run: async (ctx, input) => ({
@@ -117,7 +118,8 @@ const events = defineTool({
       input.limit,
       (e) =>
         (input.name === undefined || e.event === input.name) &&
-        (input.prefix === undefined || String(e.event).startsWith(input.prefix)),
+        (input.prefix === undefined || String(e.event).startsWith(input.prefix)) &&
+        (input.session === undefined || e.session === input.session),
     ),
   }),
 });
