@@ -19,6 +19,7 @@ const LAYERS = [
   ['quota'],
   ['schedule'],
   ['ops'],
+  ['mcp'],
 ];
 
 function boundaryRules(folder, rank) {

@@ -70,7 +70,8 @@ function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
   program
     .command('setup')
     .description('create account dirs, link projects/ to the shared tree, install the hooks')
-    .option('--uninstall-hooks', 'remove only the hooks this tool installed')
+    .option('--uninstall-hooks', 'remove only the hooks (and the MCP server) this tool installed')
+    .option('--uninstall-mcp', "remove only the MCP server from each account's .claude.json")
     .action(command(run, async () => (await import('./commands/setup.js')).setupCommand));
 
   program
@@ -264,6 +265,17 @@ function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
     .action(
       command(run, async () => (await import('./commands/systemd.js')).systemdUninstallCommand),
     );
+
+  program
+    .command('metrics')
+    .description('the Prometheus text exposition of accounts, sessions, queues and swaps')
+    .action(command(run, async () => (await import('./commands/metrics.js')).metricsCommand));
+
+  program
+    .command('mcp')
+    .description('a stdio MCP server for Claude Code: status, tasks, sessions, swap')
+    .option('--allow-write', 'offer the write tools too (default: mcp.allowWrite)')
+    .action(command(run, async () => (await import('./commands/mcp.js')).mcpCommand));
 
   program
     .command('tick')

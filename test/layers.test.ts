@@ -22,6 +22,18 @@ describe('the layers of src/lib', () => {
     ).toEqual([]);
   });
 
+  it('puts the MCP server on top: it may call every layer, and none may call it', async () => {
+    expect(
+      await restricted(
+        `${ROOT}/src/lib/mcp/new.ts`,
+        "import { y } from '../ops/status.js';\nimport { z } from '../schedule/tick.js';",
+      ),
+    ).toEqual([]);
+    expect(
+      await restricted(`${ROOT}/src/lib/ops/new.ts`, "import { y } from '../mcp/server.js';"),
+    ).toHaveLength(1);
+  });
+
   it.each([
     ['src/lib/core/new.ts', '../agents/screens.js'],
     ['src/lib/agents/new.ts', '../ops/status.js'],

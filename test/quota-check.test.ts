@@ -78,6 +78,13 @@ describe('quota check', () => {
       snippet: expect.stringContaining("You've hit your session limit"),
     });
     expect((detected!.snippet as string).length).toBeLessThanOrEqual(120);
+    // The metrics' counters: one detection by its pattern, one swap by outcome and trigger.
+    const pattern = detected!.pattern as string;
+    expect(state(sb).counters).toEqual({
+      swaps: { completed: 1 },
+      swapTriggers: { [pattern]: 1 },
+      detections: { [`limit|${pattern}`]: 1 },
+    });
     const pid = (await sb.tmux.sessions()).get('ccl-0')!.pid!;
     expect(processEnv(pid).CLAUDE_FAILOVER_ACCOUNT).toBe('backup');
   });
@@ -428,5 +435,8 @@ describe('account.exhausted', () => {
     const perRun = (await check(sb)).detections as Json[];
     expect(perRun.filter((d) => d.repeat)).toHaveLength(2);
     expect(readEvents(sb.stateDir).filter((e) => e.event === 'quota.detected')).toHaveLength(2);
+    // The counter counts the lines, not the runs.
+    const counted = (state(sb).counters as { detections: Record<string, number> }).detections;
+    expect(Object.values(counted).reduce((a, b) => a + b, 0)).toBe(2);
   });
 });

@@ -31,7 +31,17 @@ describe('tick', () => {
     const again = JSON.parse((await sb.cli(['tick', '--json'])).stdout) as { steps: Step[] };
     expect(again.steps.filter((s) => !s.ran).map((s) => s.step)).toEqual(['checkpoint', 'janitor']);
     const state = JSON.parse(fs.readFileSync(path.join(sb.stateDir, 'state.json'), 'utf8'));
-    expect(Object.keys(state.lastRun).sort()).toEqual(['checkpoint', 'janitor']);
+    // The tick's own heartbeat for the metrics: when it ended, and when it last succeeded.
+    expect(Object.keys(state.lastRun).sort()).toEqual([
+      'checkpoint',
+      'janitor',
+      'tick',
+      'tickSuccess',
+    ]);
+    expect(state.lastRun.tick).toBe(state.lastRun.tickSuccess);
+    expect(Date.parse(state.lastRun.tick)).toBeGreaterThanOrEqual(
+      Date.parse(state.lastRun.janitor),
+    );
   });
 
   it('an overlapping tick exits 0 at once and logs tick.skipped', async () => {

@@ -5,9 +5,15 @@ import * as z from '../lib/core/zod.js';
 import { runSetup, type SetupChange } from '../lib/ops/setup.js';
 import { defineCommand } from './command.js';
 
-export const setupOptionsSchema = z.strictObject({ uninstallHooks: z.optional(z.boolean()) });
+export const setupOptionsSchema = z.strictObject({
+  uninstallHooks: z.optional(z.boolean()),
+  uninstallMcp: z.optional(z.boolean()),
+});
 
-/** `setup [--uninstall-hooks]`: account dirs, project links and hooks; what it changed. */
+/**
+ * `setup [--uninstall-hooks] [--uninstall-mcp]`: account dirs, project links, hooks and the
+ * MCP server registration; what it changed.
+ */
 export async function setup(
   opts: z.infer<typeof setupOptionsSchema>,
   ctx: Context,
@@ -15,6 +21,7 @@ export async function setup(
   const active = activeAccount(ctx, ctx.state.read());
   const changes = runSetup(ctx.config, active, {
     uninstallHooks: opts.uninstallHooks,
+    uninstallMcp: opts.uninstallMcp,
     now: ctx.clock.now(),
   });
   return { changes };

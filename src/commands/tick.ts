@@ -6,15 +6,29 @@ import { defineCommand } from './command.js';
 
 export const tickOptionsSchema = z.strictObject({});
 
-/** `tick`: one cycle; the result's exit code is the worst step's (0 when it skipped). */
+/** A tick, and what went wrong after its steps without failing it. */
+export type TickCommandResult = TickResult & { warnings: string[] };
+
+/**
+ * `tick`: one cycle; the result's exit code is the worst step's (0 when it skipped). Its last
+ * step writes `metrics.textfile` when one is configured; a failure there is a warning only.
+ */
 export async function tick(
   _opts: z.infer<typeof tickOptionsSchema>,
   ctx: Context,
-): Promise<TickResult> {
-  return runTick(ctx);
+): Promise<TickCommandResult> {
+  const result = await runTick(ctx);
+  const warnings: string[] = [];
+  if (!result.skipped && ctx.config.metrics.textfile) {
+    const { writeMetricsTextfile } = await import('../lib/ops/metrics.js');
+    const warning = await writeMetricsTextfile(ctx);
+    if (warning) warnings.push(warning);
+  }
+  return { ...result, warnings };
 }
 
-function renderTick(r: TickResult, out: Output): void {
+function renderTick(r: TickCommandResult, out: Output): void {
+  for (const w of r.warnings) out.warn(w);
   if (r.skipped) {
     out.info('another tick is running; skipped');
     return;

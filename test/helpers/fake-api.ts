@@ -24,6 +24,13 @@
  *   mode composes with switching to `limit` and back midway. `toolCalls` records every
  *   command issued; `ranCommands()` those whose result came back.
  *
+ * - `mcp-task`: an agent that finishes its task with our MCP server's tool. A prompt holding
+ *   `mcp__claude-failover__task_done` and `id: <task id>` gets a `ToolSearch` that loads the
+ *   (deferred) tool, then one `tool_use` of that tool with `{"id": <task id>}`; once its
+ *   `tool_result` is back, a text `TOOL RESULT: <text>`. Without the tool and without
+ *   `ToolSearch`, a text `NO TOOL mcp__claude-failover__task_done`. `toolCalls` records
+ *   both calls, kind `mcp`, as `<tool name> <input JSON>`.
+ *
  * A burst (`startBurst`) overrides a token's mode for a while: its requests get the burst's
  * error modes in turn (500, 529, 500, ...), then the token's own mode again. Claude Code
  * retries through it and its turn ends normally once the burst is over.
@@ -36,6 +43,7 @@ export type FakeMode =
   | 'ok'
   | 'tool'
   | 'task'
+  | 'mcp-task'
   | 'limit'
   | 'error500-ratelimit'
   | 'overloaded529'
@@ -100,8 +108,11 @@ export interface FakeToolCall {
   /** The `tool_use` id. */
   id: string;
   command: string;
-  /** `work` (a step of the task), `run` (the command after `run:`) or `echo` (`tool` mode). */
-  kind: 'work' | 'run' | 'echo';
+  /**
+   * `work` (a step of the task), `run` (the command after `run:`), `echo` (`tool` mode) or
+   * `mcp` (an MCP tool: `command` is `<tool name> <input JSON>`).
+   */
+  kind: 'work' | 'run' | 'echo' | 'mcp';
   /** Index of the request it answered, in `requests`. */
   request: number;
 }
@@ -284,6 +295,58 @@ export function nextTaskStep(
     step: next.step,
     text: next.step === 'run' ? `Marking ${label} done.` : `Working on ${label}.`,
   };
+}
+
+/** The MCP tool `mcp-task` mode calls: our server's `task_done`, as Claude Code names it. */
+export const MCP_TASK_DONE = 'mcp__claude-failover__task_done';
+
+/**
+ * What `mcp-task` mode does next, from the conversation alone. Claude Code 2.1.328 defers MCP
+ * tools: it names them in a system message and offers `ToolSearch`, which must load a tool's
+ * schema before the tool can be called, so the fake does what a model does: `ToolSearch`
+ * with `select:<tool>` first (unless the tool is offered outright), then the tool.
+ */
+export function nextMcpStep(
+  messages: Json[],
+  tools: string[],
+): { kind: 'tool'; name: string; input: Record<string, unknown> } | { kind: 'text'; text: string } {
+  // The prompt that asks for the tool (Claude Code adds text of its own, "Tool loaded.", to
+  // the message that carries ToolSearch's result).
+  let p = -1;
+  for (let i = messages.length - 1; i >= 0 && p < 0; i--)
+    if (messages[i]?.role === 'user' && promptText(messages[i]!.content)?.includes(MCP_TASK_DONE))
+      p = i;
+  const prompt = p < 0 ? '' : promptText(messages[p]!.content)!;
+  const taskId = /\bid: ?(\S+)/.exec(prompt)?.[1];
+  if (!taskId) {
+    const last = messages.findLast((m) => m.role === 'user');
+    return { kind: 'text', text: `ECHO: ${oneLine(last ? userText(last.content) : '')}` };
+  }
+  const after = messages.slice(p + 1);
+  const answered = new Set(after.flatMap((m) => toolResultIds(m.content)));
+  const used = after.flatMap((m) =>
+    m.role === 'assistant' && Array.isArray(m.content)
+      ? (m.content as Json[]).filter((b) => b?.type === 'tool_use')
+      : [],
+  );
+  const done = used.find((b) => b.name === MCP_TASK_DONE && answered.has(b.id as string));
+  if (done) {
+    const result = after.find((m) => toolResultIds(m.content).includes(done.id as string))!;
+    return {
+      kind: 'text',
+      text: `TOOL RESULT: ${oneLine(toolResultText(result.content) ?? '', 200)}`,
+    };
+  }
+  const loaded = used.some((b) => b.name === 'ToolSearch' && answered.has(b.id as string));
+  if (tools.includes(MCP_TASK_DONE) || loaded)
+    return { kind: 'tool', name: MCP_TASK_DONE, input: { id: taskId } };
+  if (tools.includes('ToolSearch'))
+    return {
+      kind: 'tool',
+      name: 'ToolSearch',
+      input: { query: `select:${MCP_TASK_DONE}`, max_results: 1 },
+    };
+  return { kind: 'text', text: `NO TOOL ${MCP_TASK_DONE}` };
 }
 
 /** A task's name for the work steps: the last word of its command, shell-safe. */
@@ -514,7 +577,29 @@ export async function startFakeApi(opts: FakeApiOptions = {}): Promise<FakeApi> 
       toolCalls.push({ at: new Date().toISOString(), token, id: toolId, command, kind, request });
       return { type: 'tool_use', name: 'Bash', input: { command, description }, id: toolId };
     };
-    if (mode === 'task' && hasBashTool(body) && body.stream === true) {
+    if (mode === 'mcp-task' && body.stream === true) {
+      const tools = Array.isArray(body.tools)
+        ? (body.tools as Json[]).map((t) => String(t?.name ?? ''))
+        : [];
+      const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : [];
+      const step = nextMcpStep(messages, tools);
+      if (step.kind === 'tool') {
+        const toolId = id('toolu');
+        toolCalls.push({
+          at: new Date().toISOString(),
+          token,
+          id: toolId,
+          command: `${step.name} ${JSON.stringify(step.input)}`,
+          kind: 'mcp',
+          request,
+        });
+        blocks = [
+          { type: 'text', text: `Calling ${step.name}.` },
+          { type: 'tool_use', name: step.name, input: step.input, id: toolId },
+        ];
+        stop = 'tool_use';
+      } else blocks = [{ type: 'text', text: step.text }];
+    } else if (mode === 'task' && hasBashTool(body) && body.stream === true) {
       const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : [];
       const step = nextTaskStep(messages, workCommand);
       if (step.kind === 'tool') {

@@ -128,6 +128,9 @@ export function parseConfig(
     stateDir: resolvePath(stateDir, baseDir),
     sharedProjectsDir: resolvePath(cfg.sharedProjectsDir, baseDir),
     activeLink: cfg.activeLink === null ? null : resolvePath(cfg.activeLink, baseDir),
+    metrics: {
+      textfile: cfg.metrics.textfile === null ? null : resolvePath(cfg.metrics.textfile, baseDir),
+    },
     sessions,
     file,
     missingEnv: [...missing].sort(),

@@ -217,6 +217,8 @@ export const rawConfigSchema = z.strictObject({
       idle: bool(true),
     }),
   ),
+  mcp: section(z.strictObject({ register: bool(false), allowWrite: bool(false) })),
+  metrics: section(z.strictObject({ textfile: nullableStr() })),
   notify: section(
     z.strictObject({
       events: z._default(z.array(nonEmpty()), NOTIFY_EVENTS_DEFAULT),

@@ -1,4 +1,5 @@
 /** The zod schema of `state.json` (version 1). Types are derived from it. */
+import { countersSchema, emptyCounters } from './state-counters.js';
 import * as z from './zod.js';
 
 const STATE_VERSION = 1;
@@ -185,6 +186,8 @@ export const stateSchema = z.looseObject({
   })),
   /** When periodic jobs last ran (checkpoint, janitor), by name. */
   lastRun: z._default(z.record(z.string(), iso()), {}),
+  /** Totals for the metrics: swaps and detections (state-counters.ts). */
+  counters: z._default(countersSchema, emptyCounters),
   updatedAt: nullableIso(),
 });
 

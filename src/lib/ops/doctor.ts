@@ -14,6 +14,7 @@ import {
   triggerSettingsOf,
   triggersReport,
 } from '../core/triggers.js';
+import { mcpRegistrationChecks } from './mcp-register.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -132,6 +133,8 @@ export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): 
   // The command the prompts tell the agent to run, looked up in the agent's own login shell.
   const { promptCommandChecks } = await import('../dispatch/prompt-command.js');
   for (const check of await promptCommandChecks(config, ctx.env)) add(...check);
+  // The MCP server in each account's .claude.json, when setup is to register it.
+  for (const check of mcpRegistrationChecks(config)) add(...check);
 
   for (const acct of config.accounts) {
     const label = `account ${acct.name}`;

@@ -1,6 +1,7 @@
 /**
  * `setup`: account config dirs, one shared transcript tree linked into each of them (merged,
- * never deleting), the `activeLink`, and the hooks and statusline in each settings.json.
+ * never deleting), the `activeLink`, the hooks and statusline in each settings.json, and
+ * (with `mcp.register`) the MCP server in each `.claude.json`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { cliArgv } from '../core/package-root.js';
 import { shQuote } from '../core/shell.js';
 import { ensureSymlink, linkProjects } from '../accounts/links.js';
 import { syncTriggerSettings } from '../core/triggers.js';
+import { registerMcpServer } from './mcp-register.js';
 
 const HOOK_EVENTS = ['SessionStart', 'UserPromptSubmit', 'Stop', 'StopFailure'] as const;
 /** Every command we install carries this, so uninstall removes only ours. */
@@ -139,12 +141,35 @@ function installHooks(
   return true;
 }
 
+/**
+ * The MCP server in each account's `.claude.json`: registered when `mcp.register` is true,
+ * otherwise (and on either uninstall) our entry is taken out; the user's servers stay.
+ */
+function setupMcp(cfg: Config, remove: boolean, asked: boolean): SetupChange[] {
+  const changes: SetupChange[] = [];
+  for (const acct of cfg.accounts) {
+    if (remove && !fs.existsSync(acct.configDir)) continue;
+    let what: string | null;
+    try {
+      what = registerMcpServer(acct.configDir, { remove });
+    } catch (err) {
+      // With mcp.register off, an unreadable .claude.json (Claude Code's own file) is not
+      // this setup's business; asked to add or remove the server, it is.
+      if (asked) throw err;
+      continue;
+    }
+    if (what) changes.push({ account: acct.name, what });
+  }
+  return changes;
+}
+
 /** Runs the whole setup; returns what changed (empty on a second run). */
 export function runSetup(
   cfg: Config,
   activeAccount: string,
-  opts: { uninstallHooks?: boolean; now?: Date } = {},
+  opts: { uninstallHooks?: boolean; uninstallMcp?: boolean; now?: Date } = {},
 ): SetupChange[] {
+  if (opts.uninstallMcp && !opts.uninstallHooks) return setupMcp(cfg, true, true);
   const now = opts.now ?? new Date();
   const changes: SetupChange[] = [];
   if (!opts.uninstallHooks) {
@@ -183,5 +208,7 @@ export function runSetup(
       changes.push({ account: activeAccount, what: `linked ${cfg.activeLink} -> ${target}` });
     }
   }
+  const removeMcp = Boolean(opts.uninstallHooks) || !cfg.mcp.register;
+  changes.push(...setupMcp(cfg, removeMcp, cfg.mcp.register || Boolean(opts.uninstallMcp)));
   return changes;
 }

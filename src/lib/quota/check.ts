@@ -10,6 +10,7 @@ import type { SessionConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { ImpossibleError, LockBusyError } from '../core/errors.js';
 import type { State } from '../core/state-schema.js';
+import { countDetection } from '../core/state-counters.js';
 import { emit } from '../notify/index.js';
 import { runSwap, sessionsOn, type SwapResult } from '../swap/index.js';
 import {
@@ -119,6 +120,9 @@ export async function runQuotaCheck(
     : await ctx.state.update((st) => {
         const o = decide(st);
         if (o.changes) applyQuotaChanges(st, o.changes, ctx.config, evidence.accountFiles, now);
+        for (const e of o.events)
+          if (e.name === 'quota.detected')
+            countDetection(st, String(e.fields.verdict), e.fields.pattern as string | null);
         return o;
       });
   const base = {

@@ -69,6 +69,21 @@ async function privateCronLog(stateDir: string): Promise<void> {
   }
 }
 
+/**
+ * Records when this tick finished (`lastRun.tick`) and, when every step succeeded,
+ * `lastRun.tickSuccess`: the metrics' heartbeat, so a dashboard can alarm on a dead timer.
+ * A state file that cannot be written is already reported by the steps.
+ */
+async function recordTickEnd(ctx: Context, exitCode: number): Promise<void> {
+  const at = ctx.clock.now().toISOString();
+  await ctx.state
+    .update((st) => {
+      st.lastRun.tick = at;
+      if (exitCode === EXIT.OK) st.lastRun.tickSuccess = at;
+    })
+    .catch((err: Error) => ctx.out.debug(`tick: cannot record its end: ${err.message}`));
+}
+
 export async function runTick(ctx: Context): Promise<TickResult> {
   ensurePrivateDir(ctx.config.stateDir);
   await privateCronLog(ctx.config.stateDir);
@@ -87,6 +102,7 @@ export async function runTick(ctx: Context): Promise<TickResult> {
     return { skipped: true, steps: [], exitCode: EXIT.OK };
   }
   const steps: TickStep[] = [];
+  let exitCode: number = EXIT.OK;
   const step = async (name: TickStepName, fn: StepFn) => {
     const t0 = Date.now();
     try {
@@ -172,9 +188,10 @@ export async function runTick(ctx: Context): Promise<TickResult> {
           : `${r.delivered} delivered, ${r.pending} pending, ${r.dropped} dropped`,
       };
     });
+    exitCode = steps.reduce((worst, s) => worseExit(worst, s.exitCode), EXIT.OK as number);
+    await recordTickEnd(ctx, exitCode);
   } finally {
     await release().catch(() => undefined);
   }
-  const exitCode = steps.reduce((worst, s) => worseExit(worst, s.exitCode), EXIT.OK as number);
   return { skipped: false, steps, exitCode };
 }

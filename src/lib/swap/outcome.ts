@@ -3,6 +3,7 @@
  * next time, and the result `runSwap` returns.
  */
 import type { Config } from '../core/config.js';
+import { countSwap } from '../core/state-counters.js';
 import {
   sessionState,
   type State,
@@ -73,6 +74,7 @@ export function applySwapEnd(
   }
   st.lastSwap = record;
   st.swaps = [...st.swaps, record].slice(-config.swap.historyMax);
+  countSwap(st, record.outcome, record.trigger?.pattern);
   if (record.outcome === 'completed') {
     st.cooldownUntil = new Date(Date.parse(at) + config.quota.reactivateCooldown).toISOString();
     st.noUsableAccountSince = null;
