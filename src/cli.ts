@@ -7,6 +7,7 @@
 import { VERSION } from './lib/core/version.js';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT } from './lib/core/errors.js';
+import { ioFaultError, takeSkippedWrites } from './lib/core/io-faults.js';
 import { Output } from './lib/core/output.js';
 import { redact } from './lib/core/redact.js';
 import type { CommandSpec } from './commands/command.js';
@@ -265,7 +266,14 @@ function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
   return program;
 }
 
-function renderError(err: unknown, out: Output, verbose: boolean): number {
+function renderError(
+  thrown: unknown,
+  out: Output,
+  verbose: boolean,
+  stateDir: string | undefined,
+): number {
+  // A full disk or a read-only directory is explained like any other error, not as a bug.
+  const err = ioFaultError(thrown, { stateDir }) ?? thrown;
   if (err instanceof CliError) {
     // stderr is redacted by Output; the JSON error on stdout must be too (a config error
     // quotes the value it rejected, and that value may be a token).
@@ -300,8 +308,10 @@ export async function main(argv: string[]): Promise<number> {
   for (const cmd of allCommands(program)) cmd.exitOverride();
   try {
     await program.parseAsync(argv);
+    warnSkippedWrites(run.out);
     return run.exitCode;
   } catch (err) {
+    warnSkippedWrites(run.out);
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
         return EXIT.OK;
@@ -310,8 +320,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     const json = argv.includes('--json');
     const verbose = argv.includes('-v') || argv.includes('--verbose');
-    return renderError(err, run.out ?? new Output({ json, verbose }), verbose);
+    return renderError(err, run.out ?? new Output({ json, verbose }), verbose, run.stateDir);
   }
+}
+
+/** One warning per file whose secondary writes (events, outbox, checkpoints) were skipped. */
+function warnSkippedWrites(out: Output | undefined): void {
+  const lines = takeSkippedWrites();
+  if (!lines.length) return;
+  const o = out ?? new Output();
+  for (const line of lines) o.warn(line);
 }
 
 function allCommands(cmd: Command): Command[] {

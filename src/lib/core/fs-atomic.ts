@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { withPath } from './io-faults.js';
 
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
@@ -42,14 +43,19 @@ export function writeFileAtomic(
   opts: { mode?: number; backup?: string } = {},
 ): void {
   const tmp = tempPathFor(file);
-  const fd = fs.openSync(tmp, 'wx', opts.mode ?? PRIVATE_FILE_MODE);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx', opts.mode ?? PRIVATE_FILE_MODE);
+  } catch (err) {
+    throw withPath(err, file, tmp);
+  }
   try {
     fs.writeFileSync(fd, data);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw withPath(err, file, tmp);
   }
   fs.closeSync(fd);
   try {
@@ -66,7 +72,7 @@ export function writeFileAtomic(
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw withPath(err, file, tmp);
   }
   fsyncDir(path.dirname(file));
 }
