@@ -10,13 +10,14 @@
  *
  * It runs under its own lock: an overlapping tick exits 0 at once and logs `tick.skipped`
  * rather than queueing behind the other. A failing step is reported and the others still
- * run; the exit code is the worst step's (2 > 1 > 3 > 75 > 0: broken input first, then
- * failures, then "impossible", then "busy").
+ * run; the exit code is the worst step's (2 > 1 > 74 > 3 > 75 > 0: broken input first, then
+ * failures, then a filesystem fault, then "impossible", then "busy").
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
 import { CliError, EXIT } from '../core/errors.js';
+import { ioFaultError } from '../core/io-faults.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../core/fs-atomic.js';
 import { tryLock } from '../core/lock.js';
 import { emit } from '../notify/index.js';
@@ -32,6 +33,8 @@ export interface TickStep {
   error: string | null;
   /** What to do about the error (a corrupt state file: run `doctor --repair`). */
   hint: string | null;
+  /** The errno code when a filesystem fault (ENOSPC, EROFS, …) skipped the step. */
+  fault: string | null;
   durationMs: number;
 }
 
@@ -41,7 +44,14 @@ export interface TickResult {
   exitCode: number;
 }
 
-const SEVERITY = [EXIT.OK, EXIT.LOCK_BUSY, EXIT.IMPOSSIBLE, EXIT.FAILURE, EXIT.USAGE] as number[];
+const SEVERITY = [
+  EXIT.OK,
+  EXIT.LOCK_BUSY,
+  EXIT.IMPOSSIBLE,
+  EXIT.IO,
+  EXIT.FAILURE,
+  EXIT.USAGE,
+] as number[];
 
 /** The worse of two exit codes by SEVERITY (an unknown code counts as a failure). */
 function worseExit(a: number, b: number): number {
@@ -95,17 +105,23 @@ export async function runTick(ctx: Context): Promise<TickResult> {
         summary: r?.summary ?? 'not due',
         error: null,
         hint: null,
+        fault: null,
         durationMs: Date.now() - t0,
       });
-    } catch (err) {
+    } catch (thrown) {
+      // A full disk or a read-only stateDir: the step is skipped and said so in one line
+      // (the render prints a fault shared by several steps once); the next run catches up.
+      const fault = ioFaultError(thrown, { stateDir: ctx.config.stateDir });
+      const err = fault ?? thrown;
       const exitCode = err instanceof CliError ? err.exitCode : EXIT.FAILURE;
       steps.push({
         step: name,
         ran: true,
         exitCode,
-        summary: 'failed',
+        summary: fault ? 'skipped' : 'failed',
         error: (err as Error).message,
         hint: err instanceof CliError ? (err.hint ?? null) : null,
+        fault: fault?.code ?? null,
         durationMs: Date.now() - t0,
       });
       await emit(
