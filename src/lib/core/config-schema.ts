@@ -207,6 +207,8 @@ export const rawConfigSchema = z.strictObject({
     }),
   ),
   lock: section(z.strictObject({ waitFor: duration('10s'), staleAfter: duration('30s') })),
+  // `doctor` warns when a filesystem the tool writes to has less free space than this.
+  doctor: section(z.strictObject({ minFreeSpace: size('100MB') })),
   notify: section(
     z.strictObject({
       events: z._default(z.array(nonEmpty()), NOTIFY_EVENTS_DEFAULT),

@@ -8,6 +8,7 @@ import { authErrorHolds } from '../accounts/condition.js';
 import { checkStateHealth, repairState } from '../core/state.js';
 import { PRIVATE_DIR_MODE } from '../core/fs-atomic.js';
 import { hooksInstalled } from '../claude/signals.js';
+import { spaceChecks } from './disk-space.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -162,6 +163,8 @@ export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): 
         `${config.stateDir} is mode ${(stateDirStat.mode & 0o777).toString(8)}; expected 700`,
       );
   } else add('state dir', 'ok', config.stateDir);
+
+  for (const check of spaceChecks(config)) add(...check);
 
   let health = checkStateHealth(config.stateDir);
   if (health.status === 'corrupt' && opts.repair) {
