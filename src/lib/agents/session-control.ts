@@ -47,6 +47,15 @@ export async function recordStartIntent(
   launching: (name: string) => boolean = () => true,
 ): Promise<void> {
   const sessions = selectSessions(ctx, names);
+  const current = ctx.state.read();
+  const account = activeAccount(ctx, current);
+  const recorded = sessions.every((s) => {
+    const ss = current.sessions[s.name];
+    return ss && !ss.stopped && (!launching(s.name) || ss.account === account);
+  });
+  // Already on record (the common `session start` of running sessions): nothing to write,
+  // so a full disk does not fail a command that has nothing to do.
+  if (recorded && current.activeAccount) return;
   await recordFirst(ctx.config.stateDir, 'no session was started or stopped', () =>
     ctx.state.update((st) => {
       const account = activeAccount(ctx, st);

@@ -9,7 +9,24 @@ export const PRIVATE_DIR_MODE = 0o700;
 
 /** Creates a directory (and parents) readable only by its owner. */
 export function ensurePrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    // A recursive mkdir that fails higher up (a read-only or full filesystem) reports ENOENT
+    // for the deepest directory: one level at a time gives the real cause.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirEachLevel(dir);
+  }
+}
+
+function mkdirEachLevel(dir: string): void {
+  const parent = path.dirname(dir);
+  if (parent !== dir && !fs.existsSync(parent)) mkdirEachLevel(parent);
+  try {
+    fs.mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 /** A temp name beside `file`, unique per process and call. */
