@@ -13,6 +13,7 @@ import {
   chownTree,
   runAsUnprivileged,
   runCliAsUnprivileged,
+  unprivilegedIds,
   unprivilegedSkipReason,
 } from '../helpers/fs-fault.js';
 import { simSandbox, waitFor, type SimSandbox } from '../helpers/sim.js';
@@ -99,6 +100,7 @@ describe.skipIf(skip)('an unwritable directory, as an unprivileged user', () => 
         cwd: sb.home,
         env: { PATH: process.env.PATH },
       });
+      fs.rmSync(path.join('/tmp', `tmux-${unprivilegedIds().uid}`, sb.socket), { force: true });
     }
   });
 });
