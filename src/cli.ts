@@ -289,6 +289,8 @@ function renderError(
     out.error(err.message);
     if (err.hint) out.info(`hint: ${err.hint}`);
     if (verbose && err.stack) out.info(err.stack);
+    // -v: where a translated error (a filesystem fault) really came from.
+    if (verbose && err.cause instanceof Error && err.cause.stack) out.info(err.cause.stack);
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));

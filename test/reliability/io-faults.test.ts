@@ -76,8 +76,22 @@ async function expectConsistent(sb: SimSandbox): Promise<void> {
           .readdirSync(dir, { recursive: true, encoding: 'utf8' })
           .filter((n) => /\.tmp-\d+-/.test(n))
       : [];
-  expect(temps(sb.stateDir)).toEqual([]);
-  expect(temps(path.join(sb.project, '.agent-queue'))).toEqual([]);
+  // The agents' hooks write status.json and signals all the time: a temp file of a write in
+  // progress is fine, one that stays is not.
+  await waitFor(
+    () => !temps(sb.stateDir).length && !temps(path.join(sb.project, '.agent-queue')).length,
+    'no temp file left behind',
+    5000,
+  );
+}
+
+/** doctor's line about the space and writability of stateDir. */
+async function doctorSpace(sb: SimSandbox): Promise<{ level: string; detail: string }> {
+  const r = await sb.cli(['doctor', '--json']);
+  const checks = (
+    JSON.parse(r.stdout) as { checks: Array<{ name: string; level: string; detail: string }> }
+  ).checks;
+  return checks.find((c) => c.name === 'state dir space')!;
 }
 
 async function startPool(): Promise<{ sb: SimSandbox; fs: TmpfsFault }> {
@@ -195,6 +209,10 @@ describe.skipIf(skip)('filesystem faults under stateDir (tmpfs, root)', () => {
     const { sb, fs: fault } = await startPool();
     try {
       fault.fill();
+      expect(await doctorSpace(sb)).toMatchObject({
+        level: 'warn',
+        detail: expect.stringMatching(/free, below doctor\.minFreeSpace \(100MB\)/),
+      });
       await commandsUnderFault(sb, /no space left on device \(ENOSPC\)/);
       fault.unfill();
       await recoverAndCheck(sb);
@@ -209,6 +227,14 @@ describe.skipIf(skip)('filesystem faults under stateDir (tmpfs, root)', () => {
       fault.readOnly(true);
       const stop = await sb.cli(['session', 'stop', 'ccl-0']);
       expect(stop.stderr).toMatch(/^hint: stateDir is read-only/m);
+      // -v shows where it came from.
+      const verbose = await sb.cli(['-v', 'session', 'stop', 'ccl-0']);
+      expect(verbose.stderr).toMatch(/^\s+at /m);
+      expect(verbose.stderr).toMatch(/^Error: EROFS: read-only file system, mkdir/m);
+      expect(await doctorSpace(sb)).toMatchObject({
+        level: 'fail',
+        detail: expect.stringMatching(/^stateDir is read-only/),
+      });
       await commandsUnderFault(sb, /read-only file system \(EROFS\)/);
       fault.readOnly(false);
       await recoverAndCheck(sb);
