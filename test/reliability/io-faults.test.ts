@@ -221,6 +221,40 @@ describe.skipIf(skip)('filesystem faults under stateDir (tmpfs, root)', () => {
     }
   });
 
+  it('a disk that fills in the middle of a swap: it says how far it got, and one tick finishes it', async () => {
+    const { sb, fs: fault } = await startPool();
+    try {
+      const swap = sb.cli(['swap', '--to', 'backup', '--reason', 'test']);
+      await waitFor(
+        () => {
+          const j = readState(sb).swapJournal;
+          return j && j.step !== 'planned';
+        },
+        'the swap past its first step',
+        30_000,
+        10,
+      );
+      fault.fill();
+      const r = await swap;
+      const enospc = /no space left on device \(ENOSPC\)/;
+      expectHonest(r, 'swap', enospc);
+      const journal = readState(sb).swapJournal!;
+      if (r.exitCode === 74)
+        expect(r.stderr).toContain(
+          `(journaled at '${journal.step}'); the next 'tick', 'quota check' or 'swap' carries it forward`,
+        );
+      fault.unfill();
+      const tick = await sb.cli(['tick']);
+      expect(tick.stderr).not.toMatch(/ENOSPC|^\s+at /m);
+      expect(readState(sb).swapJournal?.step ?? 'done').toBe('done');
+      expect(readState(sb).activeAccount).toBe('backup');
+      await waitFor(async () => Object.values(await agents(sb)).every(Boolean), 'both agents');
+      await expectConsistent(sb);
+    } finally {
+      fault.unmount();
+    }
+  });
+
   it('a read-only stateDir: the same, and the hint says stateDir is read-only', async () => {
     const { sb, fs: fault } = await startPool();
     try {
