@@ -174,6 +174,12 @@ async function commandsUnderFault(sb: SimSandbox, fault: RegExp): Promise<void> 
     expect(markers.length).toBe(assigned.length);
   } else expect(markers).toEqual([]);
 
+  // Done (by us, or already by the agent it was handed to): a move in the queue.
+  const done = await sb.cli(['task', 'done', 'under-fault', '--project', 'api']);
+  expectHonest(done, 'task done', fault);
+  expect(done.exitCode, done.stderr).toBe(0);
+  expect(queueFiles(sb).done).toContain('under-fault.md');
+
   for (const args of [['checkpoint'], ['janitor'], ['quota', 'check'], ['watch']]) {
     const r = await sb.cli(args);
     expectHonest(r, args.join(' '), fault);
