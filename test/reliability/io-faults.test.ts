@@ -126,6 +126,9 @@ async function commandsUnderFault(sb: SimSandbox, fault: RegExp): Promise<void> 
   expectHonest(restart, 'session restart', fault);
   expect(restart.exitCode, restart.stderr).toBe(0);
   expect(restart.stderr).toMatch(/^warning: could not write the state file .*state\.json/m);
+  // Its hooks cannot record SessionStart: ready is read from the screen, not waited for.
+  expect(restart.stdout).toMatch(/^ccl-1: started on primary/m);
+  expect(restart.stdout).not.toMatch(/not ready/);
   const restarted = await agents(sb);
   expect(restarted['ccl-0']).toBe(before['ccl-0']);
   expect(restarted['ccl-1']).not.toBe(before['ccl-1']);
