@@ -313,7 +313,8 @@ export async function main(argv: string[]): Promise<number> {
     warnSkippedWrites(run.out);
     return run.exitCode;
   } catch (err) {
-    warnSkippedWrites(run.out);
+    const fault = ioFaultError(err);
+    warnSkippedWrites(run.out, fault ? new Set([fault.code]) : undefined);
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
         return EXIT.OK;
@@ -326,9 +327,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** One warning per file whose secondary writes (events, outbox, checkpoints) were skipped. */
-function warnSkippedWrites(out: Output | undefined): void {
-  const lines = takeSkippedWrites();
+/**
+ * One warning per file whose secondary writes (events, outbox, checkpoints) were skipped,
+ * but none for the fault the run's error already names.
+ */
+function warnSkippedWrites(out: Output | undefined, except?: ReadonlySet<string>): void {
+  const lines = takeSkippedWrites(except);
   if (!lines.length) return;
   const o = out ?? new Output();
   for (const line of lines) o.warn(line);

@@ -34,6 +34,7 @@ function renderTick(r: TickResult, out: Output): void {
     if (s.error || s.exitCode) out.error(line);
     else out.print(line);
   }
+  for (const w of r.warnings ?? []) out.warn(w);
   // One corrupt state file fails every step the same way: say what to do once.
   for (const hint of new Set(r.steps.map((s) => s.hint).filter(Boolean))) out.info(`hint: ${hint}`);
 }

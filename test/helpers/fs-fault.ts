@@ -94,6 +94,23 @@ export function mountTmpfs(dir: string, sizeKb = 300): TmpfsFault {
           }
         }
       }
+      // An append still fits in the last block of a log: top each one up with blank lines
+      // (which every reader skips), so an append fails as it would on a disk really full.
+      const logs = fs
+        .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((n) => n.endsWith('.jsonl'));
+      for (const log of logs) {
+        try {
+          for (;;) fs.appendFileSync(path.join(dir, log), '\n'.repeat(512));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        }
+        try {
+          for (;;) fs.appendFileSync(path.join(dir, log), '\n');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        }
+      }
     },
     unfill() {
       for (const n of fillers()) fs.rmSync(path.join(dir, n), { force: true });

@@ -146,6 +146,7 @@ async function commandsUnderFault(sb: SimSandbox, fault: RegExp): Promise<void> 
   });
   expectHonest(add, 'task add', fault);
   expect(add.exitCode, add.stderr).toBe(0);
+  expect(add.stderr).toMatch(/^warning: could not write the event log \S+events\.jsonl/m);
   expect(queueFiles(sb).inbox.filter((n) => n.startsWith('under-fault'))).toEqual([
     'under-fault.md',
   ]);

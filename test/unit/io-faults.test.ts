@@ -76,6 +76,15 @@ describe('skipSecondaryWrite', () => {
     expect(takeSkippedWrites()).toEqual([]);
   });
 
+  it('leaves out a fault the run has reported already', () => {
+    skipSecondaryWrite('event log', '/s/events.jsonl', errno('ENOSPC', 'write'));
+    skipSecondaryWrite('status file', '/q/status.json', errno('EACCES', 'open'));
+    expect(takeSkippedWrites(new Set(['ENOSPC']))).toEqual([
+      'could not write the status file /q/status.json: permission denied (EACCES); the main effect of the command happened',
+    ]);
+    expect(takeSkippedWrites()).toEqual([]);
+  });
+
   it('throws anything else again', () => {
     const bug = new TypeError('a bug');
     expect(() => skipSecondaryWrite('event log', '/s/e', bug)).toThrow(bug);

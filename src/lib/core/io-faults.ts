@@ -179,14 +179,17 @@ export function skipSecondaryWrite(what: string, file: string, err: unknown): vo
 /**
  * The warnings for the secondary writes skipped so far in this process, one per file, and
  * forgets them: "could not write the event log /s/events.jsonl (3 times): no space left on
- * device (ENOSPC)".
+ * device (ENOSPC)". Faults whose code is in `except` were reported already (as the run's
+ * error): they are not said twice.
  */
-export function takeSkippedWrites(): string[] {
-  const lines = [...skipped.values()].map(
-    (s) =>
-      `could not write the ${s.what} ${s.file}${s.count > 1 ? ` (${s.count} times)` : ''}: ` +
-      `${FAULT_REASONS[s.code]} (${s.code}); the main effect of the command happened`,
-  );
+export function takeSkippedWrites(except: ReadonlySet<string> = new Set()): string[] {
+  const lines = [...skipped.values()]
+    .filter((s) => !except.has(s.code))
+    .map(
+      (s) =>
+        `could not write the ${s.what} ${s.file}${s.count > 1 ? ` (${s.count} times)` : ''}: ` +
+        `${FAULT_REASONS[s.code]} (${s.code}); the main effect of the command happened`,
+    );
   skipped.clear();
   return lines;
 }

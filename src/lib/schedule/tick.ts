@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
 import { CliError, EXIT } from '../core/errors.js';
-import { ioFaultError } from '../core/io-faults.js';
+import { ioFaultError, takeSkippedWrites } from '../core/io-faults.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../core/fs-atomic.js';
 import { tryLock } from '../core/lock.js';
 import { emit } from '../notify/index.js';
@@ -42,6 +42,8 @@ export interface TickResult {
   skipped: boolean;
   steps: TickStep[];
   exitCode: number;
+  /** Secondary writes skipped on a filesystem fault no step reported (see io-faults.ts). */
+  warnings?: string[];
 }
 
 const SEVERITY = [
@@ -189,5 +191,7 @@ export async function runTick(ctx: Context): Promise<TickResult> {
     await release().catch(() => undefined);
   }
   const exitCode = steps.reduce((worst, s) => worseExit(worst, s.exitCode), EXIT.OK as number);
-  return { skipped: false, steps, exitCode };
+  // A fault that skipped a step is said once, by that step; the events it also cost are not.
+  const faults = new Set(steps.flatMap((s) => (s.fault ? [s.fault] : [])));
+  return { skipped: false, steps, exitCode, warnings: takeSkippedWrites(faults) };
 }
