@@ -78,6 +78,18 @@ describe.skipIf(skip)('an unwritable directory, as an unprivileged user', () => 
       );
       expect(fs.readdirSync(inbox)).toEqual(['kept.md']);
 
+      // Nothing can be handed out (no claim, no marker): nothing is, and it says so.
+      const past = new Date(Date.now() - 60_000);
+      fs.utimesSync(path.join(inbox, 'kept.md'), past, past); // past dispatch.settle
+      const dispatch = await cli(['dispatch']);
+      expect(dispatch.exitCode, dispatch.stderr).toBe(74);
+      expect(dispatch.stderr).toMatch(/^error: cannot \S.* \S+: permission denied \(EACCES\)/m);
+      expect(fs.readdirSync(inbox)).toEqual(['kept.md']);
+      const done = await cli(['task', 'done', 'kept', '--project', 'api']);
+      expect(done.exitCode, done.stderr).toBe(74);
+      expect(done.stderr).not.toMatch(/^\s+at /m);
+      expect(fs.readdirSync(inbox)).toEqual(['kept.md']);
+
       const tick = await cli(['tick']);
       expect(tick.exitCode, tick.stderr).toBe(74);
       expect(tick.stderr.match(/EACCES/g)?.length, tick.stderr).toBe(1);
