@@ -38,7 +38,8 @@ describe.skipIf(skip)('an unwritable directory, as an unprivileged user', () => 
       const file = path.join(sb.stateDir, 'state.json');
       return parseState(fs.readFileSync(file, 'utf8'), file);
     };
-    const inbox = path.join(sb.project, '.agent-queue', 'inbox');
+    const queueRoot = path.join(sb.project, '.agent-queue');
+    const inbox = path.join(queueRoot, 'inbox');
     try {
       expect((await cli(['setup'])).exitCode).toBe(0);
       const start = await cli(['session', 'start']);
@@ -98,6 +99,18 @@ describe.skipIf(skip)('an unwritable directory, as an unprivileged user', () => 
       fs.chmodSync(inbox, 0o755);
       fs.chmodSync(sb.stateDir, 0o700);
       fs.chmodSync(events, 0o600);
+
+      // The marker can be made (inbox/), the session's `working` status cannot (status.json
+      // beside it): the hand-out is undone before any prompt is typed.
+      const statusBefore = fs.readFileSync(path.join(queueRoot, 'status.json'), 'utf8');
+      fs.chmodSync(queueRoot, 0o555);
+      const undone = await cli(['dispatch']);
+      expect(undone.exitCode, undone.stderr).toBe(74);
+      expect(undone.stderr).toMatch(/^error: cannot \S.*status\.json\S*: permission denied/m);
+      expect(fs.readdirSync(inbox)).toEqual(['kept.md']);
+      expect(fs.readFileSync(path.join(queueRoot, 'status.json'), 'utf8')).toBe(statusBefore);
+      fs.chmodSync(queueRoot, 0o755);
+
       const after = await cli(['tick']);
       expect(after.stderr).not.toMatch(/EACCES|^\s+at /m);
       expect(readState().sessions['ccl-0']).toMatchObject({ stopped: false, account: 'primary' });
@@ -108,6 +121,7 @@ describe.skipIf(skip)('an unwritable directory, as an unprivileged user', () => 
     } finally {
       fs.chmodSync(sb.stateDir, 0o700);
       if (fs.existsSync(inbox)) fs.chmodSync(inbox, 0o755);
+      if (fs.existsSync(queueRoot)) fs.chmodSync(queueRoot, 0o755);
       await runAsUnprivileged('tmux', ['-L', sb.socket, 'kill-server'], {
         cwd: sb.home,
         env: { PATH: process.env.PATH },
