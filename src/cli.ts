@@ -7,6 +7,7 @@
 import { VERSION } from './lib/core/version.js';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT } from './lib/core/errors.js';
+import { ioFaultError, takeSkippedWrites } from './lib/core/io-faults.js';
 import { Output } from './lib/core/output.js';
 import { redact } from './lib/core/redact.js';
 import type { CommandSpec } from './commands/command.js';
@@ -285,7 +286,14 @@ function buildProgram(run: Run = { exitCode: EXIT.OK }): Command {
   return program;
 }
 
-function renderError(err: unknown, out: Output, verbose: boolean): number {
+function renderError(
+  thrown: unknown,
+  out: Output,
+  verbose: boolean,
+  stateDir: string | undefined,
+): number {
+  // A full disk or a read-only directory is explained like any other error, not as a bug.
+  const err = ioFaultError(thrown, { stateDir }) ?? thrown;
   if (err instanceof CliError) {
     // stderr is redacted by Output; the JSON error on stdout must be too (a config error
     // quotes the value it rejected, and that value may be a token).
@@ -301,6 +309,8 @@ function renderError(err: unknown, out: Output, verbose: boolean): number {
     out.error(err.message);
     if (err.hint) out.info(`hint: ${err.hint}`);
     if (verbose && err.stack) out.info(err.stack);
+    // -v: where a translated error (a filesystem fault) really came from.
+    if (verbose && err.cause instanceof Error && err.cause.stack) out.info(err.cause.stack);
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
@@ -320,8 +330,11 @@ export async function main(argv: string[]): Promise<number> {
   for (const cmd of allCommands(program)) cmd.exitOverride();
   try {
     await program.parseAsync(argv);
+    warnSkippedWrites(run.out);
     return run.exitCode;
   } catch (err) {
+    const fault = ioFaultError(err);
+    warnSkippedWrites(run.out, fault ? new Set([fault.code]) : undefined);
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
         return EXIT.OK;
@@ -330,8 +343,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     const json = argv.includes('--json');
     const verbose = argv.includes('-v') || argv.includes('--verbose');
-    return renderError(err, run.out ?? new Output({ json, verbose }), verbose);
+    return renderError(err, run.out ?? new Output({ json, verbose }), verbose, run.stateDir);
   }
+}
+
+/**
+ * One warning per file whose secondary writes (events, outbox, checkpoints) were skipped,
+ * but none for the fault the run's error already names.
+ */
+function warnSkippedWrites(out: Output | undefined, except?: ReadonlySet<string>): void {
+  const lines = takeSkippedWrites(except);
+  if (!lines.length) return;
+  const o = out ?? new Output();
+  for (const line of lines) o.warn(line);
 }
 
 function allCommands(cmd: Command): Command[] {

@@ -10,10 +10,12 @@ import { Output } from '../lib/core/output.js';
 import * as z from '../lib/core/zod.js';
 import type { CommandSpec } from './command.js';
 
-/** One CLI run: the exit code so far, and the output errors go to. */
+/** One CLI run: the exit code so far, the output errors go to, and the config's stateDir. */
 export interface Run {
   exitCode: number;
   out?: Output;
+  /** Known once the config is loaded: a filesystem fault there is explained as stateDir's. */
+  stateDir?: string;
 }
 
 const globalOptionsSchema = z.object({
@@ -72,10 +74,13 @@ export async function invoke<Options, Result>(
     cwd: process.cwd(),
     configPath: globals.config,
   };
-  const result =
-    spec.needsConfig === false
-      ? await spec.run(opts, base)
-      : await spec.run(opts, await (await import('../lib/core/context.js')).createContext(base));
+  let result: Result;
+  if (spec.needsConfig === false) result = await spec.run(opts, base);
+  else {
+    const ctx = await (await import('../lib/core/context.js')).createContext(base);
+    run.stateDir = ctx.config.stateDir;
+    result = await spec.run(opts, ctx);
+  }
   if (globals.json) out.printJson(spec.json ? spec.json(result) : result);
   else await spec.render(result, out);
   run.exitCode = spec.exitCode?.(result) ?? EXIT.OK;

@@ -1,5 +1,6 @@
 import {
   listSessions,
+  recordStartIntent,
   startSessions,
   stopSessions,
   type SessionListing,
@@ -55,6 +56,8 @@ export async function session(
   const { verb, names } = opts;
   const spinner = await ctx.out.spinner(`${verb}ing sessions`);
   try {
+    // A restart records that the sessions are to run before it stops them.
+    if (verb === 'restart') await recordStartIntent(ctx, names);
     const stopped =
       verb === 'start'
         ? []

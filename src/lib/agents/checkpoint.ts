@@ -14,6 +14,7 @@ import { readAgentStatus, type AgentStatusEntry } from '../queue/status-file.js'
 import type { SessionConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { appendEvent } from '../core/events.js';
+import { ioFaultError, skipSecondaryWrite, type IoFaultError } from '../core/io-faults.js';
 import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../core/fs-atomic.js';
 import { listDispatchMarkers, queuePaths } from '../queue/files.js';
 import { redact, snippet } from '../core/redact.js';
@@ -334,15 +335,23 @@ export async function writeCheckpoints(
     }),
   );
   const results: CheckpointResult[] = [];
+  const faults: IoFaultError[] = [];
   for (const { r, cp } of built) {
     results.push(r);
     if (!cp) continue;
     try {
       r.written = saveCheckpoint(ctx.config.stateDir, cp);
     } catch (err) {
-      r.error = `${checkpointDir(ctx.config.stateDir, r.session)}: ${(err as Error).message}`;
+      const fault = ioFaultError(err, { stateDir: ctx.config.stateDir });
+      if (fault) faults.push(fault);
+      r.error = fault
+        ? fault.message
+        : `${checkpointDir(ctx.config.stateDir, r.session)}: ${(err as Error).message}`;
     }
   }
+  // A full or read-only stateDir fails every session the same way: one error, not one per
+  // session, and the run is not recorded, so the next tick takes them again.
+  if (faults.length && !results.some((r) => r.written)) throw faults[0];
 
   const failed = results.filter((r) => r.error);
   appendEvent(
@@ -358,9 +367,11 @@ export async function writeCheckpoints(
     { level: failed.length ? 'error' : 'info', now },
   );
   if (opts.recordRun ?? names.length === 0) {
-    await ctx.state.update((st) => {
-      st.lastRun.checkpoint = now.toISOString();
-    });
+    await ctx.state
+      .update((st) => {
+        st.lastRun.checkpoint = now.toISOString();
+      })
+      .catch((err: unknown) => skipSecondaryWrite('state file', ctx.state.paths.file, err));
   }
   return { at: now.toISOString(), results };
 }

@@ -10,6 +10,7 @@ import {
 } from './screens.js';
 import type { Context } from '../core/context.js';
 import { appendEvent } from '../core/events.js';
+import { recordFirst, skipSecondaryWrite } from '../core/io-faults.js';
 import { sessionState } from '../core/state-schema.js';
 import type { PaneInfo } from '../core/tmux.js';
 import {
@@ -35,6 +36,39 @@ export interface StartResult {
   claudeSessionId?: string | null;
 }
 
+/**
+ * Records, before anything is stopped or launched, that these sessions are to run (no longer
+ * operator-stopped) and on which account, so that a run killed or failing halfway leaves
+ * `watch` the right intent. A fault here throws, and nothing was done.
+ */
+export async function recordStartIntent(
+  ctx: Context,
+  names: readonly string[],
+  launching: (name: string) => boolean = () => true,
+): Promise<void> {
+  const sessions = selectSessions(ctx, names);
+  const current = ctx.state.read();
+  const account = activeAccount(ctx, current);
+  const recorded = sessions.every((s) => {
+    const ss = current.sessions[s.name];
+    return ss && !ss.stopped && (!launching(s.name) || ss.account === account);
+  });
+  // Already on record (the common `session start` of running sessions): nothing to write,
+  // so a full disk does not fail a command that has nothing to do.
+  if (recorded && current.activeAccount) return;
+  await recordFirst(ctx.config.stateDir, 'no session was started or stopped', () =>
+    ctx.state.update((st) => {
+      const account = activeAccount(ctx, st);
+      st.activeAccount ??= account;
+      for (const s of sessions) {
+        const ss = sessionState(st, s.name);
+        ss.stopped = false;
+        if (launching(s.name)) ss.account = account;
+      }
+    }),
+  );
+}
+
 /** Starts the sessions that are not running; a running one is left alone. Staggered. */
 export async function startSessions(
   ctx: Context,
@@ -42,9 +76,10 @@ export async function startSessions(
   onProgress: (msg: string) => void = () => undefined,
 ): Promise<StartResult[]> {
   const sessions = selectSessions(ctx, names);
+  const panes = await ctx.tmux.sessions();
+  await recordStartIntent(ctx, names, (name) => !paneRunsAgent(panes.get(name)));
   const state = ctx.state.read();
   const account = activeAccount(ctx, state);
-  const panes = await ctx.tmux.sessions();
   const inherited = await inheritedEnvNames(ctx);
   const results: StartResult[] = [];
   let launched = 0;
@@ -82,23 +117,28 @@ export async function startSessions(
       }),
   );
   const now = ctx.clock.now().toISOString();
-  await ctx.state.update((st) => {
-    st.activeAccount ??= account;
-    for (const r of results) {
-      const ss = sessionState(st, r.session);
-      ss.stopped = false;
-      if (r.action === 'started') {
-        ss.account = r.account;
-        ss.launchedAt = now;
-        ss.degraded = false;
-        const s = sessions.find((x) => x.name === r.session)!;
-        ss.claudeSessionId =
-          r.claudeSessionId ??
-          readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ??
-          ss.claudeSessionId;
+  // The agents run and the intent is on record: the details (launch time, conversation) are
+  // secondary. When they cannot be written, the hooks' status.json still has the
+  // conversation, and the next start or swap records it.
+  await ctx.state
+    .update((st) => {
+      st.activeAccount ??= account;
+      for (const r of results) {
+        const ss = sessionState(st, r.session);
+        ss.stopped = false;
+        if (r.action === 'started') {
+          ss.account = r.account;
+          ss.launchedAt = now;
+          ss.degraded = false;
+          const s = sessions.find((x) => x.name === r.session)!;
+          ss.claudeSessionId =
+            r.claudeSessionId ??
+            readAgentStatus(s.projectPath).sessions[s.name]?.claudeSessionId ??
+            ss.claudeSessionId;
+        }
       }
-    }
-  });
+    })
+    .catch((err: unknown) => skipSecondaryWrite('state file', ctx.state.paths.file, err));
   for (const r of results) delete r.claudeSessionId;
   for (const r of results.filter((x) => x.action === 'started')) {
     appendEvent(
@@ -117,8 +157,9 @@ export interface StopResult {
 }
 
 /**
- * Stops sessions in parallel, gracefully first. With `operator`, they are marked stopped so
- * `watch` leaves them alone until the next `session start`.
+ * Stops sessions in parallel, gracefully first. With `operator`, they are marked stopped
+ * first, so `watch` leaves them alone until the next `session start`; when that mark cannot
+ * be written, nothing is stopped.
  */
 export async function stopSessions(
   ctx: Context,
@@ -126,6 +167,15 @@ export async function stopSessions(
   opts: { operator: boolean; onProgress?: (msg: string) => void },
 ): Promise<StopResult[]> {
   const sessions = selectSessions(ctx, names);
+  if (opts.operator) {
+    // Record, then act: a stop that cannot be recorded is not made, or the next `watch`
+    // would restart what the operator stopped.
+    await recordFirst(ctx.config.stateDir, 'no session was stopped', () =>
+      ctx.state.update((st) => {
+        for (const s of sessions) sessionState(st, s.name).stopped = true;
+      }),
+    );
+  }
   opts.onProgress?.(`stopping ${sessions.map((s) => s.name).join(', ')}`);
   const how = await stopAgents(
     ctx.tmux,
@@ -136,11 +186,6 @@ export async function stopSessions(
     session: s.name,
     action: how.get(s.name)!,
   }));
-  if (opts.operator) {
-    await ctx.state.update((st) => {
-      for (const r of results) sessionState(st, r.session).stopped = true;
-    });
-  }
   for (const r of results.filter((x) => x.action !== 'absent')) {
     appendEvent(
       ctx.config.stateDir,

@@ -14,7 +14,7 @@ import { appendEvent } from '../core/events.js';
 import type { State } from '../core/state-schema.js';
 import { reachableTranscript } from '../claude/transcript-path.js';
 import { readRegistryEntry, registryHolders } from '../claude/registry.js';
-import { hooksInstalled, readSignals } from '../claude/signals.js';
+import { hooksInstalled, readSignals, signalsWritable } from '../claude/signals.js';
 import { syncTriggerSettings } from '../core/triggers.js';
 import type { PaneScreen } from './screens.js';
 
@@ -147,7 +147,8 @@ export async function settleLaunch(
   const configDir = accountByName(ctx.config, account).configDir;
   let since = launchedAt;
   const probe = {
-    hooksInstalled: hooksInstalled(configDir),
+    // Hooks that cannot write (a full or read-only stateDir) never say SessionStart.
+    hooksInstalled: hooksInstalled(configDir) && signalsWritable(ctx.config.stateDir),
     started: () => sessionStartSince(ctx, session.name, since) !== undefined,
     // Claude Code 2.1.328+ writes its registry entry before its status (idle follows the
     // SessionStart hook by about 0.1 s): an entry without one is still starting, for a while.

@@ -50,6 +50,22 @@ export function hooksInstalled(configDir: string): boolean {
   }
 }
 
+/**
+ * Whether the hooks can record signals now: their directory (or the stateDir that will hold
+ * it) is writable and its filesystem has room. On a full or read-only stateDir a missing
+ * SessionStart says nothing, and readiness is read from the screen alone.
+ */
+export function signalsWritable(stateDir: string): boolean {
+  let dir = path.join(stateDir, 'signals');
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return fs.statfsSync(dir).bavail > 0;
+  } catch {
+    return false;
+  }
+}
+
 function signalsPath(stateDir: string, session: string): string {
   return path.join(stateDir, 'signals', `${session}.jsonl`);
 }

@@ -219,6 +219,8 @@ export const rawConfigSchema = z.strictObject({
   ),
   mcp: section(z.strictObject({ register: bool(false), allowWrite: bool(false) })),
   metrics: section(z.strictObject({ textfile: nullableStr() })),
+  // `doctor` warns when a filesystem the tool writes to has less free space than this.
+  doctor: section(z.strictObject({ minFreeSpace: size('100MB') })),
   notify: section(
     z.strictObject({
       events: z._default(z.array(nonEmpty()), NOTIFY_EVENTS_DEFAULT),

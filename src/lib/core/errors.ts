@@ -1,13 +1,15 @@
 /**
  * Typed errors. Only the entry point turns them into an exit code (README: Exit codes):
  * 0 ok, 1 runtime failure, 2 bad usage / invalid config, state or task file,
- * 3 action needed but impossible, 75 a lock was still busy.
+ * 3 action needed but impossible, 74 a filesystem fault (full disk, read-only or unwritable
+ * directory, quota, I/O error), 75 a lock was still busy.
  */
 export const EXIT = {
   OK: 0,
   FAILURE: 1,
   USAGE: 2,
   IMPOSSIBLE: 3,
+  IO: 74,
   LOCK_BUSY: 75,
 } as const;
 

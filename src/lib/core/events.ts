@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './fs-atomic.js';
+import { skipSecondaryWrite } from './io-faults.js';
 import { redactDeep } from './redact.js';
 
 export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -21,7 +22,9 @@ export function eventsPath(stateDir: string): string {
 
 /**
  * Appends one event. The line is written with a single O_APPEND write, so concurrent
- * writers never interleave inside a line. Every string is redacted first.
+ * writers never interleave inside a line. Every string is redacted first. The log is a
+ * secondary record: on a full disk or a read-only stateDir the line is skipped (the run
+ * warns once at its end) rather than failing a command whose main effect happened.
  */
 export function appendEvent(
   stateDir: string,
@@ -35,10 +38,14 @@ export function appendEvent(
     level: opts.level ?? 'info',
     ...fields,
   });
-  ensurePrivateDir(stateDir);
-  fs.appendFileSync(eventsPath(stateDir), `${JSON.stringify(record)}\n`, {
-    mode: PRIVATE_FILE_MODE,
-  });
+  try {
+    ensurePrivateDir(stateDir);
+    fs.appendFileSync(eventsPath(stateDir), `${JSON.stringify(record)}\n`, {
+      mode: PRIVATE_FILE_MODE,
+    });
+  } catch (err) {
+    skipSecondaryWrite('event log', eventsPath(stateDir), err);
+  }
   return record;
 }
 

@@ -2,13 +2,31 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { withPath } from './io-faults.js';
 
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
 
 /** Creates a directory (and parents) readable only by its owner. */
 export function ensurePrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    // A recursive mkdir that fails higher up (a read-only or full filesystem) reports ENOENT
+    // for the deepest directory: one level at a time gives the real cause.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirEachLevel(dir);
+  }
+}
+
+function mkdirEachLevel(dir: string): void {
+  const parent = path.dirname(dir);
+  if (parent !== dir && !fs.existsSync(parent)) mkdirEachLevel(parent);
+  try {
+    fs.mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 /** A temp name beside `file`, unique per process and call. */
@@ -42,14 +60,19 @@ export function writeFileAtomic(
   opts: { mode?: number; backup?: string } = {},
 ): void {
   const tmp = tempPathFor(file);
-  const fd = fs.openSync(tmp, 'wx', opts.mode ?? PRIVATE_FILE_MODE);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx', opts.mode ?? PRIVATE_FILE_MODE);
+  } catch (err) {
+    throw withPath(err, file, tmp);
+  }
   try {
     fs.writeFileSync(fd, data);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw withPath(err, file, tmp);
   }
   fs.closeSync(fd);
   try {
@@ -66,7 +89,7 @@ export function writeFileAtomic(
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw withPath(err, file, tmp);
   }
   fsyncDir(path.dirname(file));
 }

@@ -16,6 +16,7 @@ import { typePrompt, type PromptConfirmation } from '../agents/agent.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { appendEvent } from '../core/events.js';
+import { skipSecondaryWrite } from '../core/io-faults.js';
 import { normalizePrompt, promptFingerprint } from '../claude/prompt-fingerprint.js';
 import { renderPrompt } from './prompt.js';
 import { readSignals } from '../claude/signals.js';
@@ -220,8 +221,11 @@ export async function sendTaskPrompt(
   const startedAt = ctx.clock.now().toISOString();
   const res = await deliverTaskPrompt(ctx, job.session, job.account, text);
   const now = ctx.clock.now();
+  // The prompt went in (or was typed): what is recorded about it afterwards is secondary,
+  // and a full disk makes it a warning rather than a failure of a delivery that happened.
+  const secondary = (err: unknown) => skipSecondaryWrite('state file', ctx.state.paths.file, err);
   if (res.ok) {
-    await clearUndelivered(ctx, job.session.name, job.task.id);
+    await clearUndelivered(ctx, job.session.name, job.task.id).catch(secondary);
     appendEvent(
       ctx.config.stateDir,
       'task.delivered',
@@ -246,7 +250,7 @@ export async function sendTaskPrompt(
       tries,
       reason: res.reason,
       by: prior?.by ?? job.by,
-    });
+    }).catch(secondary);
   else logUndelivered(ctx, job, res.reason, tries, now);
   return res;
 }

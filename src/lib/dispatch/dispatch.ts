@@ -27,6 +27,7 @@ import { liveMarkers, sessionIdleness } from '../agents/idle.js';
 import { scanInbox, type ScannedTask } from '../queue/scan.js';
 import { failTaskFile } from '../tasks/finish.js';
 import { pinProblem } from '../tasks/locate.js';
+import { ioFaultError, type IoFaultError } from '../core/io-faults.js';
 import { assignmentOf, handOut, TaskQueue, type ProjectRun } from './hand-out.js';
 import { redeliver } from './redeliver.js';
 import type { DispatchReport } from './report.js';
@@ -154,9 +155,20 @@ export async function runDispatch(
       report.assignments.push(assignmentOf(run, session, t, idleness.get(session.name)!));
     }
   } else {
+    const faults: IoFaultError[] = [];
     await Promise.all(
       work.map(async ({ run, session }) => {
-        const outcome = await handOut(ctx, report, run, session, idleness.get(session.name)!);
+        let outcome: boolean | string;
+        try {
+          outcome = await handOut(ctx, report, run, session, idleness.get(session.name)!);
+        } catch (err) {
+          // A full disk or a read-only directory: this session's hand-out did nothing (see
+          // handOut); the others go on, and the fault is reported once.
+          const fault = ioFaultError(err, { stateDir: config.stateDir });
+          if (!fault) throw err;
+          faults.push(fault);
+          outcome = `skipped: ${fault.message}`;
+        }
         if (outcome === true) gotTask.add(session.name);
         else if (typeof outcome === 'string') {
           passed.set(session.name, outcome);
@@ -164,6 +176,9 @@ export async function runDispatch(
         }
       }),
     );
+    // Nothing handed out because nothing could be written: the run did nothing, and says so.
+    if (faults.length && gotTask.size === 0) throw faults[0];
+    for (const message of new Set(faults.map((f) => f.message))) report.warnings.push(message);
   }
 
   // 6. What is left waits, with the reason.

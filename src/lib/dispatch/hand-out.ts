@@ -160,12 +160,20 @@ export async function handOut(
         continue;
       }
       // Working before the prompt goes in: a fast agent's `task done` must come after this.
-      await updateAgentStatus(project.path, session.name, (prev) => ({
-        ...(prev ?? { claudeSessionId: null }),
-        state: 'working',
-        task: t.id,
-        updatedAt: dispatchedAt,
-      }));
+      // When that cannot be written (a full disk), the hand-out is undone before anything
+      // reaches the agent: no marker is left for a prompt that was never typed.
+      try {
+        await updateAgentStatus(project.path, session.name, (prev) => ({
+          ...(prev ?? { claudeSessionId: null }),
+          state: 'working',
+          task: t.id,
+          updatedAt: dispatchedAt,
+        }));
+      } catch (err) {
+        removeDispatchMarker(project.path, t.id);
+        run.queue.giveBack(t.id);
+        throw err;
+      }
       logEvent(ctx, 'task.dispatched', {
         task: t.id,
         project: project.name,

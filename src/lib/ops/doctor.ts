@@ -15,6 +15,7 @@ import {
   triggersReport,
 } from '../core/triggers.js';
 import { mcpRegistrationChecks } from './mcp-register.js';
+import { spaceChecks } from './disk-space.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -216,6 +217,8 @@ export async function runDoctor(ctx: Context, opts: { repair?: boolean } = {}): 
         `${config.stateDir} is mode ${(stateDirStat.mode & 0o777).toString(8)}; expected 700`,
       );
   } else add('state dir', 'ok', config.stateDir);
+
+  for (const check of spaceChecks(config)) add(...check);
 
   let health = checkStateHealth(config.stateDir);
   if (health.status === 'corrupt' && opts.repair) {

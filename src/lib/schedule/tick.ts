@@ -10,13 +10,14 @@
  *
  * It runs under its own lock: an overlapping tick exits 0 at once and logs `tick.skipped`
  * rather than queueing behind the other. A failing step is reported and the others still
- * run; the exit code is the worst step's (2 > 1 > 3 > 75 > 0: broken input first, then
- * failures, then "impossible", then "busy").
+ * run; the exit code is the worst step's (2 > 1 > 74 > 3 > 75 > 0: broken input first, then
+ * failures, then a filesystem fault, then "impossible", then "busy").
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
 import { CliError, EXIT } from '../core/errors.js';
+import { ioFaultError, takeSkippedWrites } from '../core/io-faults.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../core/fs-atomic.js';
 import { tryLock } from '../core/lock.js';
 import { syncTriggerSettings } from '../core/triggers.js';
@@ -33,6 +34,8 @@ export interface TickStep {
   error: string | null;
   /** What to do about the error (a corrupt state file: run `doctor --repair`). */
   hint: string | null;
+  /** The errno code when a filesystem fault (ENOSPC, EROFS, …) skipped the step. */
+  fault: string | null;
   durationMs: number;
 }
 
@@ -40,9 +43,18 @@ export interface TickResult {
   skipped: boolean;
   steps: TickStep[];
   exitCode: number;
+  /** Secondary writes skipped on a filesystem fault no step reported (see io-faults.ts). */
+  warnings?: string[];
 }
 
-const SEVERITY = [EXIT.OK, EXIT.LOCK_BUSY, EXIT.IMPOSSIBLE, EXIT.FAILURE, EXIT.USAGE] as number[];
+const SEVERITY = [
+  EXIT.OK,
+  EXIT.LOCK_BUSY,
+  EXIT.IMPOSSIBLE,
+  EXIT.IO,
+  EXIT.FAILURE,
+  EXIT.USAGE,
+] as number[];
 
 /** The worse of two exit codes by SEVERITY (an unknown code counts as a failure). */
 function worseExit(a: number, b: number): number {
@@ -114,17 +126,23 @@ export async function runTick(ctx: Context): Promise<TickResult> {
         summary: r?.summary ?? 'not due',
         error: null,
         hint: null,
+        fault: null,
         durationMs: Date.now() - t0,
       });
-    } catch (err) {
+    } catch (thrown) {
+      // A full disk or a read-only stateDir: the step is skipped and said so in one line
+      // (the render prints a fault shared by several steps once); the next run catches up.
+      const fault = ioFaultError(thrown, { stateDir: ctx.config.stateDir });
+      const err = fault ?? thrown;
       const exitCode = err instanceof CliError ? err.exitCode : EXIT.FAILURE;
       steps.push({
         step: name,
         ran: true,
         exitCode,
-        summary: 'failed',
+        summary: fault ? 'skipped' : 'failed',
         error: (err as Error).message,
         hint: err instanceof CliError ? (err.hint ?? null) : null,
+        fault: fault?.code ?? null,
         durationMs: Date.now() - t0,
       });
       await emit(
@@ -193,5 +211,7 @@ export async function runTick(ctx: Context): Promise<TickResult> {
   } finally {
     await release().catch(() => undefined);
   }
-  return { skipped: false, steps, exitCode };
+  // A fault that skipped a step is said once, by that step; the events it also cost are not.
+  const faults = new Set(steps.flatMap((s) => (s.fault ? [s.fault] : [])));
+  return { skipped: false, steps, exitCode, warnings: takeSkippedWrites(faults) };
 }

@@ -20,6 +20,7 @@ import type { Context } from '../core/context.js';
 import { CliError, EXIT } from '../core/errors.js';
 import { logEvent } from '../core/events.js';
 import { ensurePrivateDir, writeFileAtomic } from '../core/fs-atomic.js';
+import { ioFaultError } from '../core/io-faults.js';
 import { isLocked, tryLock } from '../core/lock.js';
 import {
   hasPendingTrigger,
@@ -165,7 +166,9 @@ async function runOnce(ctx: Context, kind: TriggerKind, request: TriggerRequest)
   try {
     const r = kind === 'limit' ? await limitStep(ctx, request) : await idleStep(ctx, request);
     result = { ...r, error: null };
-  } catch (err) {
+  } catch (thrown) {
+    // A full disk or a read-only stateDir is one line naming the file, exit 74, as anywhere.
+    const err = ioFaultError(thrown, { stateDir: ctx.config.stateDir }) ?? thrown;
     result = {
       summary: 'failed',
       exitCode: err instanceof CliError ? err.exitCode : EXIT.FAILURE,

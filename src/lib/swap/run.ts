@@ -18,6 +18,7 @@ import { inheritedEnvNames, resumeIdFor } from '../agents/sessions.js';
 import type { Context } from '../core/context.js';
 import { ImpossibleError, LockBusyError } from '../core/errors.js';
 import { ensurePrivateDir } from '../core/fs-atomic.js';
+import { ioFaultError, recordFirst } from '../core/io-faults.js';
 import { tryLock } from '../core/lock.js';
 import { accountState, type State, type SwapJournal } from '../core/state-schema.js';
 import { notifyEvent } from '../notify/index.js';
@@ -115,11 +116,13 @@ async function beginSwap(ctx: Context, state: State, opts: SwapOptions): Promise
   }
   const trigger = opts.trigger ?? null;
   const journal = newJournal({ ...plan, to }, { id: randomUUID(), pid: process.pid, now, trigger });
-  await ctx.state.update((st) => {
-    st.swapJournal = journal;
-    const until = exhaustionEnd(ctx.config, opts.exhaustedUntil, now);
-    if (until !== undefined) accountState(st, from).exhaustedUntil = until;
-  });
+  await recordFirst(ctx.config.stateDir, 'no swap was started', () =>
+    ctx.state.update((st) => {
+      st.swapJournal = journal;
+      const until = exhaustionEnd(ctx.config, opts.exhaustedUntil, now);
+      if (until !== undefined) accountState(st, from).exhaustedUntil = until;
+    }),
+  );
   await notifyEvent(
     ctx,
     'swap.started',
@@ -149,6 +152,17 @@ async function carryOut(
   for (;;) {
     const step = nextStep(run.journal, ctx.config);
     if (step.action === 'finish') return finishSwap(ctx, run);
-    await STEPS[step.action](ctx, run, step);
+    try {
+      await STEPS[step.action](ctx, run, step);
+    } catch (err) {
+      // A full disk mid-swap: say how far it got; the journal is what the next run follows.
+      const { from, to, step: done } = run.journal;
+      throw (
+        ioFaultError(err, {
+          stateDir: ctx.config.stateDir,
+          outcome: `the swap ${from} -> ${to} stopped in its '${step.action}' step (journaled at '${done}'); the next 'tick', 'quota check' or 'swap' carries it forward`,
+        }) ?? err
+      );
+    }
   }
 }

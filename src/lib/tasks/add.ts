@@ -5,6 +5,7 @@ import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { logEvent } from '../core/events.js';
 import { tempPathFor } from '../core/fs-atomic.js';
+import { ioFaultError, withPath } from '../core/io-faults.js';
 import { parseTaskText, setFrontMatterKeys, TaskFileError } from '../queue/front-matter.js';
 import { queuePaths, taskIdProblem } from '../queue/files.js';
 import { assertTaskId, pinProblem, projectByName } from './locate.js';
@@ -102,7 +103,13 @@ export async function addTask(
   base ??= `${stamp(ctx.clock.now())}-${slugOf(meta.body)}`;
   const file = path.join(q.inbox, `${base}.md`);
   const tmp = tempPathFor(file);
-  fs.writeFileSync(tmp, text, { flag: 'wx', mode: 0o644 });
+  try {
+    fs.writeFileSync(tmp, text, { flag: 'wx', mode: 0o644 });
+  } catch (err) {
+    // Nothing is queued: name the task file, not the hidden temp file.
+    fs.rmSync(tmp, { force: true });
+    throw ioFaultError(withPath(err, file, tmp), { outcome: 'nothing was queued' }) ?? err;
+  }
   try {
     for (let n = 1; ; n++) {
       const id = n === 1 ? base : `${base}-${n}`;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { logEvent } from '../core/events.js';
+import { skipSecondaryWrite } from '../core/io-faults.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import {
   ERROR_SUFFIX,
@@ -37,6 +38,7 @@ async function releaseSession(
 ): Promise<void> {
   if (!projectSessions(ctx.config, project.name).includes(session)) return;
   const at = ctx.clock.now().toISOString();
+  // Secondary: the task has moved; the agent's next Stop hook marks it idle anyway.
   await updateAgentStatus(project.path, session, (prev) => {
     if (prev && prev.task !== null && prev.task !== taskId) return prev;
     return {
@@ -45,7 +47,9 @@ async function releaseSession(
       task: null,
       updatedAt: at,
     };
-  });
+  }).catch((err: unknown) =>
+    skipSecondaryWrite('status file', queuePaths(project.path).status, err),
+  );
 }
 
 interface FailInfo {
@@ -91,7 +95,13 @@ export function failTaskFile(
   if (info.session) lines.push(`session: ${info.session}`);
   if (info.account) lines.push(`account: ${info.account}`);
   if (info.attempt) lines.push(`attempt: ${info.attempt}`);
-  writeFileAtomic(errorPath(project.path, moved.id), `${lines.join('\n')}\n`, { mode: 0o644 });
+  // The task is in failed/ already: a note that cannot be written (a full disk) is warned
+  // about, not taken for a failure of the move.
+  try {
+    writeFileAtomic(errorPath(project.path, moved.id), `${lines.join('\n')}\n`, { mode: 0o644 });
+  } catch (err) {
+    skipSecondaryWrite('failure note', errorPath(project.path, moved.id), err);
+  }
   logEvent(
     ctx,
     'task.failed',

@@ -4,9 +4,11 @@ import path from 'node:path';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { logEvent } from '../core/events.js';
+import { skipSecondaryWrite } from '../core/io-faults.js';
 import {
   attemptsPath,
   errorPath,
+  queuePaths,
   readTaskAttempts,
   removeDispatchMarker,
   taskPath,
@@ -234,5 +236,7 @@ async function dropTask(ctx: Context, project: Project, session: string, id: str
     prev && prev.task === id
       ? { ...prev, state: 'idle', task: null, updatedAt: ctx.clock.now().toISOString() }
       : (prev ?? null),
+  ).catch((err: unknown) =>
+    skipSecondaryWrite('status file', queuePaths(project.path).status, err),
   );
 }

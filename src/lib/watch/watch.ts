@@ -20,6 +20,7 @@ import {
 } from '../agents/sessions.js';
 import { updateAgentStatus } from '../claude/signals.js';
 import { sessionState } from '../core/state-schema.js';
+import { recordFirst, skipSecondaryWrite } from '../core/io-faults.js';
 import { paneRunsAgent } from '../agents/screens.js';
 
 export interface WatchAction {
@@ -120,6 +121,30 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
     toRestart.push({ name: s.name, resumeId, lostId: resumeId ? null : known, reason });
   }
 
+  // Record, then act: each restart is counted (crash loops), and the new launch and account
+  // are on record, before any agent is launched. When that cannot be written, no agent is
+  // restarted: the running ones keep running, and the next run tries again.
+  const degraded = actions.filter((a) => a.action === 'degraded').map((a) => a.session);
+  const nowIso = now.toISOString();
+  if (toRestart.length || degraded.length || stuckNow.length) {
+    await recordFirst(config.stateDir, 'no agent was restarted', () =>
+      ctx.state.update((st) => {
+        for (const r of toRestart) {
+          const ss = sessionState(st, r.name);
+          ss.restarts = [
+            ...ss.restarts.filter(
+              (t) => Date.parse(t) >= now.getTime() - config.watch.restartWindow,
+            ),
+            nowIso,
+          ];
+          ss.launchedAt = nowIso;
+          ss.account = account;
+        }
+        for (const name of degraded) sessionState(st, name).degraded = true;
+        for (const name of stuckNow) sessionState(st, name).stuckReportedAt = nowIso;
+      }),
+    );
+  }
   const inherited = toRestart.length ? await inheritedEnvNames(ctx) : [];
   // Launches are staggered (sessions started together clobber .claude.json); then every
   // relaunched agent is watched until it is ready. One that exits at once because its
@@ -171,23 +196,14 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
     }),
   );
 
-  const degraded = actions.filter((a) => a.action === 'degraded').map((a) => a.session);
-  const nowIso = now.toISOString();
-  if (restarted.length || degraded.length || stuckNow.length) {
-    await ctx.state.update((st) => {
-      for (const r of restarted) {
-        const ss = sessionState(st, r.name);
-        ss.restarts = [
-          ...ss.restarts.filter((t) => Date.parse(t) >= now.getTime() - config.watch.restartWindow),
-          nowIso,
-        ];
-        ss.launchedAt = nowIso;
-        ss.account = account;
-        if (r.fresh || r.newId) ss.claudeSessionId = r.newId;
-      }
-      for (const name of degraded) sessionState(st, name).degraded = true;
-      for (const name of stuckNow) sessionState(st, name).stuckReportedAt = nowIso;
-    });
+  const renamed = restarted.filter((r) => r.fresh || r.newId);
+  if (renamed.length) {
+    // Secondary: the hooks' status.json has the new conversation too.
+    await ctx.state
+      .update((st) => {
+        for (const r of renamed) sessionState(st, r.name).claudeSessionId = r.newId;
+      })
+      .catch((err: unknown) => skipSecondaryWrite('state file', ctx.state.paths.file, err));
   }
   for (const r of restarted.filter((x) => x.lostId)) {
     // Forget the lost id (unless the new agent already reported its own), so the next run
