@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/queue/status-file.js';
+import { inputBoxText } from '../src/lib/agents/screens.js';
 import { readEvents } from '../src/lib/core/events.js';
 import { agentPid, processArgs, simSandbox, waitFor } from './helpers/sim.js';
 
@@ -80,6 +81,12 @@ describe('watch', () => {
       by: 'watch',
     });
     fs.rmSync(deaf);
+    // The unconfirmed prompt was cleared from the input box (a loaded machine may still be
+    // drawing that): the next dispatch finds the agent at an empty prompt.
+    await waitFor(
+      async () => !inputBoxText(await sb.tmux.capturePane('ccl-0', 30)),
+      'the input box cleared',
+    );
     const d = await sb.cli(['dispatch', '--json']);
     expect(d.exitCode, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout).redelivered).toMatchObject([

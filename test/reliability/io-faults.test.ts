@@ -78,11 +78,17 @@ async function expectConsistent(sb: SimSandbox): Promise<void> {
       : [];
   // The agents' hooks write status.json and signals all the time: a temp file of a write in
   // progress is fine, one that stays is not.
+  let left: string[] = [];
   await waitFor(
-    () => !temps(sb.stateDir).length && !temps(path.join(sb.project, '.agent-queue')).length,
+    () => {
+      left = [...temps(sb.stateDir), ...temps(path.join(sb.project, '.agent-queue'))];
+      return !left.length;
+    },
     'no temp file left behind',
-    5000,
-  );
+    10_000,
+  ).catch(() => {
+    throw new Error(`temp files left behind: ${left.join(', ')}`);
+  });
 }
 
 /** doctor's line about the space and writability of stateDir. */

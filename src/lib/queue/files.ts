@@ -228,8 +228,9 @@ export function createDispatchMarker(
     attempt: fields.attempt,
   })}\n`;
   const tmp = tempPathFor(file);
-  fs.writeFileSync(tmp, body, { flag: 'wx', mode: 0o644 });
   try {
+    // Inside the try: on a full disk the temp file can be created and its write then fail.
+    fs.writeFileSync(tmp, body, { flag: 'wx', mode: 0o644 });
     fs.linkSync(tmp, file);
     return true;
   } catch (err) {

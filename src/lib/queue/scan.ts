@@ -88,16 +88,18 @@ function readCache(file: string): Record<string, CacheEntry> {
 }
 
 function writeCache(file: string, entries: Record<string, CacheEntry>): void {
+  // No fsync: a cache lost in a crash is rebuilt by the next scan.
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     ensurePrivateDir(path.dirname(file));
-    // No fsync: a cache lost in a crash is rebuilt by the next scan.
-    const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     fs.writeFileSync(tmp, JSON.stringify({ v: 1, entries } satisfies CacheFile), {
       mode: 0o600,
     });
     fs.renameSync(tmp, file);
   } catch {
-    // An unwritable cache only makes the next scan slower.
+    // An unwritable cache only makes the next scan slower; a full disk may have left the
+    // temp file created and empty.
+    fs.rmSync(tmp, { force: true });
   }
 }
 
