@@ -8,7 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/queue/status-file.js';
 import { readEvents } from '../src/lib/core/events.js';
-import { processArgs, processEnv, simSandbox, waitFor } from './helpers/sim.js';
+import { agentPid, processArgs, processEnv, simSandbox, waitFor } from './helpers/sim.js';
+
+/** Whether a process still runs (a zombie waiting to be reaped does not). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 type Listing = {
   name: string;
@@ -174,11 +183,14 @@ describe('session start / list / stop', () => {
     expect(start.exitCode).toBe(0);
     expect(start.stdout).toContain('started on primary');
     await sb.waitForPane('stubborn', /ignoring you/);
+    const pid = await agentPid(sb.tmux, 'stubborn');
     const t0 = Date.now();
     const stop = await sb.cli(['session', 'stop', '--json']);
     expect(JSON.parse(stop.stdout).stopped).toEqual([{ session: 'stubborn', action: 'killed' }]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
     expect(await sb.tmux.hasSession('stubborn')).toBe(false);
+    // The process itself is gone, not only its tmux session (it ignores SIGHUP).
+    await waitFor(() => !alive(pid), 'the stubborn agent killed');
   });
 
   it('rejects an unknown session name with exit 2', async () => {

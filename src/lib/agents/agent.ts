@@ -223,6 +223,18 @@ export async function waitReady(
 
 export type StopOutcome = 'absent' | 'graceful' | 'killed';
 
+/** SIGKILL to a pane's process group (tmux makes the pane's process its leader), else to it. */
+function killProcessGroup(pid: number): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+      return;
+    } catch {
+      // Gone already, or not a group leader: try the process itself.
+    }
+  }
+}
+
 /**
  * Stops agents gracefully first (interrupt, then `/exit`, then Ctrl-C twice) and kills a
  * tmux session still running after `timeoutMs`. Each step goes to every pane in
@@ -279,7 +291,15 @@ export async function stopAgents(
     } catch {
       // tmux failed us midway: whatever is still running is killed with its session.
     }
-    for (const s of live) result.set(s, 'killed');
+    // Killing the tmux session only sends SIGHUP, which a stuck agent (or one that ignores
+    // it) survives, keeping its conversation open: a resume would then start a copy. So the
+    // agent's process group gets SIGKILL first.
+    const now = await tmux.sessions().catch(() => new Map<string, PaneInfo>());
+    for (const s of live) {
+      const pid = now.get(s)?.pid;
+      if (pid) killProcessGroup(pid);
+      result.set(s, 'killed');
+    }
   }
   for (const s of present) if (!result.has(s)) result.set(s, 'graceful');
   await tmux.runEach(
