@@ -130,11 +130,34 @@ function idleRuns(pool, runs) {
       events(pool).find((e) => e.event === 'task.delivered' && e.task === id),
     );
     const stop = signals(pool, who).find((s) => s.ts > since && s.event === 'Stop');
-    if (!stop) throw new Error(`run ${i}: no Stop signal from ${who}`);
+    if (!stop)
+      throw new Error(
+        `run ${i}: no Stop signal from ${who} since ${since}; delivered ${got.ts}; signals ${JSON.stringify(
+          signals(pool, who)
+            .slice(-4)
+            .map((s) => [s.ts, s.event]),
+        )}; pane ${pool.pane(who).trim().split('\n').slice(-8).join(' | ')}`,
+      );
     delivered.push(ms(stop.ts, got.ts));
+    if (process.env.BENCH_DEBUG)
+      console.error(
+        `idle run ${i}: Stop ${stop.ts} delivered ${got.ts} to ${got.session}; events ${JSON.stringify(
+          events(pool)
+            .filter((e) => e.ts > since)
+            .map((e) => [e.ts, e.event, e.session]),
+        )}`,
+      );
     waitUntil(`run ${i}: ${id} done`, () =>
       fs.existsSync(path.join(project, '.agent-queue', 'done', `${id}.md`)),
     );
+    // `task done` runs inside the turn: wait for that turn's Stop too, so it cannot hand out
+    // the next run's task before the measured turn ends.
+    waitUntil(`run ${i}: the task's turn ended`, () =>
+      signals(pool, who).some((s) => s.ts > got.ts && s.event === 'Stop'),
+    );
+    // Its hook records the signal first and looks at the inbox last: let it finish, or it
+    // hands out the next run's task before the measured Stop.
+    sleepSync(1000);
   }
   return median(delivered);
 }

@@ -203,9 +203,9 @@ export async function waitReady(
     }
     const started = !probe?.hooksInstalled || probe.started();
     // Before Claude Code says it started, the screen only matters for a dialog or a login
-    // screen: read it every fourth poll. Each read is a tmux process, and 20 agents starting
-    // at once need the CPU more than we need their screens.
-    if (started || poll % 4 === 0) {
+    // screen: read it once a second. Each read is a tmux process, and 20 agents starting at
+    // once need the CPU more than we need their screens.
+    if (started || poll % 10 === 0) {
       lines = await tmux.capturePane(session, 40);
       screen = readScreen(lines);
     }

@@ -121,7 +121,8 @@ const COPY_NOTE_RE =
 
 /** The SessionStart signal of a session since `sinceMs`, newest first. */
 function sessionStartSince(ctx: Context, session: string, sinceMs: number) {
-  return readSignals(ctx.config.stateDir, session, new Date(sinceMs - 1000).toISOString())
+  // Only the tail: a launch's SessionStart is seconds old, and settle polls this often.
+  return readSignals(ctx.config.stateDir, session, new Date(sinceMs - 1000).toISOString(), 16_384)
     .reverse()
     .find((sig) => sig.event === 'SessionStart');
 }
