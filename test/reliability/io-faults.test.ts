@@ -180,8 +180,17 @@ async function commandsUnderFault(sb: SimSandbox, fault: RegExp): Promise<void> 
   expectHonest(dispatch, 'dispatch', fault);
   const markers = queueFiles(sb).inbox.filter((n) => n.endsWith('.dispatched'));
   if (dispatch.exitCode === 0) {
-    const assigned = (JSON.parse(dispatch.stdout) as { assignments: unknown[] }).assignments;
-    expect(markers.length).toBe(assigned.length);
+    const assigned = (JSON.parse(dispatch.stdout) as { assignments: Array<{ task: string }> })
+      .assignments;
+    // Each hand-out has its marker, unless its agent has already run `task done`, which moves
+    // the task to done/ and then removes the marker.
+    const { done: finished } = queueFiles(sb);
+    for (const a of assigned)
+      expect(
+        markers.includes(`${a.task}.md.dispatched`) || finished.includes(`${a.task}.md`),
+        `${a.task}: no marker, and not done`,
+      ).toBe(true);
+    expect(markers.length).toBeLessThanOrEqual(assigned.length);
   } else expect(markers).toEqual([]);
 
   // Done (by us, or already by the agent it was handed to): a move in the queue.
