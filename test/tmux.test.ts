@@ -104,6 +104,50 @@ describe('tmux layer (real tmux, private socket)', () => {
     expect(lists).toBe(3);
   });
 
+  it('captures asked for together go out as one tmux call; each pane gets its own text, a gone one its own error', async () => {
+    const { tmux } = tmuxSocket();
+    const cwd = tempDir();
+    // Pane text that looks like a separator, and a pane with nothing on it.
+    const texts: Record<string, string> = {
+      p1: 'first pane',
+      p2: 'cf-capture-0123456789abcdef01234567',
+      p3: '',
+      p4: 'fourth\nwith two lines',
+    };
+    for (const [name, text] of Object.entries(texts))
+      await tmux.newSession({
+        name,
+        cwd,
+        command: [
+          process.execPath,
+          '-e',
+          `process.stdout.write(${JSON.stringify(text)}); setInterval(() => {}, 1000)`,
+        ],
+      });
+    await waitFor(
+      async () => (await tmux.capturePane('p4', 5)).join('\n').includes('two lines'),
+      'p4',
+    );
+    const calls: string[][] = [];
+    const run = tmux.run.bind(tmux);
+    tmux.run = async (args, opts) => {
+      calls.push([...args]);
+      return run(args, opts);
+    };
+    const names = Object.keys(texts);
+    const got = await Promise.all(names.map((n) => tmux.capturePane(n, 5)));
+    expect(calls.filter((c) => c[0] === 'capture-pane')).toHaveLength(1);
+    names.forEach((n, i) => expect(got[i]!.join('\n')).toBe(texts[n]));
+
+    // One of them is gone: tmux stops at it, and each is asked on its own.
+    calls.length = 0;
+    const mixed = await Promise.allSettled(['p1', 'gone', 'p4'].map((n) => tmux.capturePane(n, 5)));
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((mixed[0] as PromiseFulfilledResult<string[]>).value).toEqual(['first pane']);
+    expect((mixed[2] as PromiseFulfilledResult<string[]>).value.join('\n')).toBe(texts.p4);
+    expect(calls.filter((c) => c[0] === 'capture-pane')).toHaveLength(4);
+  });
+
   it('runs one command per target in one invocation, each on its own when one fails', async () => {
     const { tmux } = tmuxSocket();
     const cwd = tempDir();

@@ -74,6 +74,8 @@ export class Tmux {
   private epoch = 0;
   /** The `list-panes` in flight, and the epoch it started in. */
   private listing: { epoch: number; panes: Promise<PaneInfo[]> } | null = null;
+  /** Pane captures asked for in this turn of the event loop, run as one tmux call. */
+  private captures: PendingCapture[] | null = null;
 
   constructor(
     /** `tmux -L <socket>`; null for the default server. */
@@ -240,20 +242,59 @@ export class Tmux {
    */
   async capturePane(target: string, lines = 40): Promise<string[]> {
     const history = Math.max(lines, 50) + 200;
-    const out = await this.run([
-      'capture-pane',
-      '-p',
-      '-J',
-      '-t',
-      paneTarget(target),
-      '-S',
-      `-${history}`,
-    ]);
+    const out = await new Promise<string>((resolve, reject) => {
+      if (!this.captures) {
+        this.captures = [];
+        setImmediate(() => void this.flushCaptures());
+      }
+      this.captures.push({ args: captureArgs(target, history), resolve, reject });
+    });
     const all = stripAnsi(out).replace(/\r/g, '').split('\n');
     while (all.length && all[all.length - 1]!.trim() === '') all.pop();
     let start = all.length;
     for (let counted = 0; start > 0 && counted < lines;) if (all[--start]!.trim()) counted++;
     return all.slice(start);
+  }
+
+  /**
+   * Runs the captures asked for in one turn of the event loop (20 agents starting at once
+   * poll their panes together) as one tmux call, each followed by a marker line that no pane
+   * can forge (a fresh random one per call). When one of them fails (a pane that went away),
+   * tmux stops there; then each is run on its own, so each gets its own answer.
+   */
+  private async flushCaptures(): Promise<void> {
+    const batch = this.captures ?? [];
+    this.captures = null;
+    const alone = (c: PendingCapture) => this.run(c.args).then(c.resolve, c.reject);
+    if (batch.length === 1) return alone(batch[0]!);
+    const marker = `cf-capture-${randomBytes(12).toString('hex')}`;
+    let out: string;
+    try {
+      out = await this.run(
+        batch.flatMap((c, i) => [
+          ...(i ? [';'] : []),
+          ...c.args,
+          ';',
+          'display-message',
+          '-p',
+          marker,
+        ]),
+      );
+    } catch {
+      await Promise.all(batch.map(alone));
+      return;
+    }
+    let part: string[] = [];
+    let next = 0;
+    for (const line of out.split('\n')) {
+      if (line !== marker) part.push(line);
+      else {
+        batch[next++]?.resolve(part.length ? `${part.join('\n')}\n` : '');
+        part = [];
+      }
+    }
+    // Fewer markers than captures cannot happen with tmux's exit 0; never leave one waiting.
+    await Promise.all(batch.slice(next).map(alone));
   }
 
   /**
@@ -325,6 +366,17 @@ export class Tmux {
 }
 
 /** An exact-match target for a session's active pane. */
+interface PendingCapture {
+  args: string[];
+  resolve: (out: string) => void;
+  reject: (err: unknown) => void;
+}
+
+/** `capture-pane` of a pane's last `history` lines, printed, wrapped lines joined. */
+function captureArgs(target: string, history: number): string[] {
+  return ['capture-pane', '-p', '-J', '-t', paneTarget(target), '-S', `-${history}`];
+}
+
 export function paneTarget(target: string): string {
   return target.startsWith('%') || target.startsWith('=') ? target : `=${target}:`;
 }
