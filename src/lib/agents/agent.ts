@@ -186,6 +186,9 @@ export interface ReadinessProbe {
  * returns the screen as it is; a pane that looks ready without the hook's word is then
  * reported as `unknown`, never as ready.
  */
+/** How often `waitReady` looks; until the agent has said it started, its pane is read once a second. */
+const POLL_MS = 100;
+
 export async function waitReady(
   tmux: Tmux,
   session: string,
@@ -202,22 +205,24 @@ export async function waitReady(
       return { screen: 'dead', lines };
     }
     const started = !probe?.hooksInstalled || probe.started();
-    // Before Claude Code says it started, the screen only matters for a dialog or a login
-    // screen: read it once a second. Each read is a tmux process, and 20 agents starting at
-    // once need the CPU more than we need their screens.
-    if (started || poll % 10 === 0) {
+    const pid = pane!.pid;
+    const registry = started && pid !== null ? (probe?.registryStatus?.(pid) ?? null) : null;
+    // Claude Code has said it started and, where it keeps a registry, that it is idle.
+    const settled = started && (registry === null || registry === 'idle');
+    // Until then the screen only matters for a dialog or a login screen: read it once a
+    // second. Each read is a tmux process, and 20 agents starting at once need the CPU more
+    // than we need their screens.
+    if (settled || poll % 10 === 0) {
       lines = await tmux.capturePane(session, 40);
       screen = readScreen(lines);
     }
     if (screen !== 'ready' && screen !== 'working' && screen !== 'unknown')
       return { screen, lines };
-    if (screen === 'ready' && started) {
-      const pid = pane!.pid;
-      const registry = pid !== null ? (probe?.registryStatus?.(pid) ?? null) : null;
-      if (registry === null || registry === 'idle') return { screen: 'ready', lines };
-    }
+    if (screen === 'ready' && settled) return { screen: 'ready', lines };
     if (Date.now() > deadline) return { screen: screen === 'ready' ? 'unknown' : screen, lines };
-    await sleep(100);
+    // On the clock's tenth of a second: agents waited for together poll together, so their pane
+    // listings and captures go out as one tmux call each (see Tmux.capturePane).
+    await sleep(POLL_MS - (Date.now() % POLL_MS));
   }
 }
 
@@ -236,7 +241,7 @@ function killProcessGroup(pid: number): void {
 }
 
 /**
- * Stops agents gracefully first (interrupt, then `/exit`, then Ctrl-C twice) and kills a
+ * Stops agents gracefully first (interrupt a busy one, then `/exit`, then Ctrl-C twice) and kills a
  * tmux session still running after `timeoutMs`. Each step goes to every pane in
  * one tmux invocation and one `list-panes` per round watches them all, so stopping 20 costs
  * about what stopping one does.
@@ -254,17 +259,27 @@ export async function stopAgents(
   let live = running(panes);
   const waitGone = async (ms: number) => {
     const until = Date.now() + ms;
-    for (;;) {
+    // An agent told to exit is usually gone within a few tens of milliseconds: look soon, then
+    // less and less often.
+    for (let round = 0; ; round++) {
       live = running(await tmux.sessions());
       if (!live.length || Date.now() >= until) return;
-      await sleep(100);
+      await sleep(Math.min(200, 25 * 2 ** round));
     }
   };
   const keys = (targets: string[], key: string) =>
     tmux.runEach(targets, (s) => ['send-keys', '-t', paneTarget(s), key]);
   const stopGracefully = async () => {
-    await keys(live, 'Escape');
-    await sleep(100);
+    // Escape interrupts a turn or closes a dialog. An agent idle at its prompt needs none,
+    // and then neither the pause after it (the panes are read in one tmux call).
+    const screens = await Promise.all(
+      live.map(async (s) => readScreen(await tmux.capturePane(s, 40).catch(() => []))),
+    );
+    const busy = live.filter((_, i) => screens[i] !== 'ready');
+    if (busy.length) {
+      await keys(busy, 'Escape');
+      await sleep(100);
+    }
     await keys(live, 'C-u');
     // Typed again after a failure, so the line is cleared first: never `/exit/exit`.
     await tmux.runEach(
