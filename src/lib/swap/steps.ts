@@ -93,8 +93,12 @@ export async function relaunchStep(ctx: Context, run: SwapRun, step: NextStep): 
       launchedAt.set(name, 0);
     } else toLaunch.push(name);
   }
-  // The stopped agents' dead panes, in one tmux call rather than one each.
-  await ctx.tmux.runEach(toLaunch, (name) => ['kill-session', '-t', `=${name}`]);
+  // What is left of them (the stop step kills their sessions; a run that stopped before
+  // may not have), in one tmux call rather than one each.
+  await ctx.tmux.runEach(
+    toLaunch.filter((name) => panes.has(name)),
+    (name) => ['kill-session', '-t', `=${name}`],
+  );
   let lastLaunch = 0;
   for (const name of toLaunch) {
     const s = configOf(ctx, name)!;
