@@ -160,13 +160,15 @@ async function main(): Promise<void> {
   // With SIM_SESSION_START_DELAY_MS the prompt is drawn (and takes input) before the
   // SessionStart hook runs: the screen looks ready before the agent says so.
   if (!SESSION_START_DELAY_MS) await sessionStart();
-  await refreshStatusline();
   out('\n');
   screen.ready = true;
   if (args.resume && RESUME_DEAF_MS > 0) deafenFor(RESUME_DEAF_MS);
   writeRegistry('idle');
   drawPrompt();
   process.stdin.on('data', (d: string) => onData(d));
+  // Claude Code runs its statusline once it has drawn, debounced by 300 ms, not before the
+  // prompt.
+  setTimeout(() => void refreshStatusline().catch(() => undefined), 300);
   if (SESSION_START_DELAY_MS) {
     await sleep(SESSION_START_DELAY_MS);
     await sessionStart();
