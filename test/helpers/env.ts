@@ -87,6 +87,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The environment the tests run the CLI in, as cron would: NO_COLOR, TZ=UTC, CI, a private HOME. */
+export function cliEnv(home: string): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    NO_COLOR: '1',
+    TZ: 'UTC',
+    CI: '1',
+  };
+}
+
 /** Runs the built CLI the way cron would: no TTY, NO_COLOR, TZ=UTC, CI, a private HOME. */
 export async function runCli(
   args: string[],
@@ -100,16 +113,7 @@ export async function runCli(
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : undefined,
     extendEnv: false,
-    env: {
-      PATH: process.env.PATH,
-      HOME: opts.home,
-      XDG_CONFIG_HOME: path.join(opts.home, '.config'),
-      XDG_STATE_HOME: path.join(opts.home, '.local', 'state'),
-      NO_COLOR: '1',
-      TZ: 'UTC',
-      CI: '1',
-      ...opts.env,
-    },
+    env: { ...cliEnv(opts.home), ...opts.env },
     timeout: 60_000,
   });
   return { exitCode: res.exitCode ?? -1, stdout: String(res.stdout), stderr: String(res.stderr) };

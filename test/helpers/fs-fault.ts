@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
 import { afterAll } from 'vitest';
-import { BIN, type CliResult } from './env.js';
+import { BIN, cliEnv, type CliResult } from './env.js';
 
 const mounts = new Set<string>();
 
@@ -188,14 +188,6 @@ export function runCliAsUnprivileged(
   return runAsUnprivileged(process.execPath, [BIN, ...args], {
     cwd: opts.home,
     input: opts.input,
-    env: {
-      PATH: process.env.PATH,
-      HOME: opts.home,
-      XDG_CONFIG_HOME: path.join(opts.home, '.config'),
-      XDG_STATE_HOME: path.join(opts.home, '.local', 'state'),
-      NO_COLOR: '1',
-      TZ: 'UTC',
-      CI: '1',
-    },
+    env: cliEnv(opts.home),
   });
 }
