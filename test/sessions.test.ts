@@ -167,7 +167,8 @@ describe('session start / list / stop', () => {
     const script = path.join(sb.home, 'stubborn.js');
     fs.writeFileSync(
       script,
-      "#!/usr/bin/env node\nprocess.on('SIGINT', () => {}); process.on('SIGHUP', () => {}); process.stdin.resume(); console.log('ignoring you'); setInterval(() => {}, 1000);\n",
+      // It notes what it is sent (a line typed, a Ctrl-C) and ignores all of it.
+      `#!/usr/bin/env node\nconst fs = require('node:fs'); const note = (w) => fs.appendFileSync(${JSON.stringify(path.join(sb.home, 'stubborn.log'))}, w + '\\n');\nprocess.on('SIGINT', () => note('SIGINT')); process.on('SIGHUP', () => {}); process.stdin.on('data', (d) => note('line ' + String(d).trim())); console.log('ignoring you'); setInterval(() => {}, 1000);\n`,
       { mode: 0o755 },
     );
     fs.writeFileSync(
@@ -184,10 +185,13 @@ describe('session start / list / stop', () => {
     expect(start.stdout).toContain('started on primary');
     await sb.waitForPane('stubborn', /ignoring you/);
     const pid = await agentPid(sb.tmux, 'stubborn');
-    const t0 = Date.now();
     const stop = await sb.cli(['session', 'stop', '--json']);
     expect(JSON.parse(stop.stdout).stopped).toEqual([{ session: 'stubborn', action: 'killed' }]);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
+    // Killed only after the graceful steps: /exit typed, then Ctrl-C twice.
+    const heard = fs.readFileSync(path.join(sb.home, 'stubborn.log'), 'utf8').trim().split('\n');
+    expect(heard.filter((l) => l.endsWith('/exit'))).toHaveLength(1);
+    expect(heard.filter((l) => l === 'SIGINT')).toHaveLength(2);
+    expect(heard.indexOf('SIGINT')).toBeGreaterThan(heard.findIndex((l) => l.endsWith('/exit')));
     expect(await sb.tmux.hasSession('stubborn')).toBe(false);
     // The process itself is gone, not only its tmux session (it ignores SIGHUP).
     await waitFor(() => !alive(pid), 'the stubborn agent killed');
