@@ -151,9 +151,10 @@ function idleRuns(pool, runs) {
       fs.existsSync(path.join(project, '.agent-queue', 'done', `${id}.md`)),
     );
     // `task done` runs inside the turn: wait for that turn's Stop too, so it cannot hand out
-    // the next run's task before the measured turn ends.
-    waitUntil(`run ${i}: the task's turn ended`, () =>
-      signals(pool, who).some((s) => s.ts > got.ts && s.event === 'Stop'),
+    // the next run's task before the measured turn ends. The task may have gone to another
+    // idle session of the project; its turn is that session's first since the measured Stop.
+    waitUntil(`run ${i}: the task's turn on ${got.session} ended`, () =>
+      signals(pool, got.session).some((s) => s.ts > stop.ts && s.event === 'Stop'),
     );
     // Its hook records the signal first and looks at the inbox last: let it finish, or it
     // hands out the next run's task before the measured Stop.
