@@ -179,6 +179,9 @@ export interface ReadinessProbe {
   registryStatus?: (pid: number) => string | null;
 }
 
+/** How often `waitReady` looks. Until the agent has said it started, it reads the pane once a second. */
+const POLL_MS = 100;
+
 /**
  * Waits until the agent is ready to be typed into (or shows a blocking screen, or dies).
  * Ready means: the pane shows the empty prompt, its SessionStart hook has come (when our
@@ -186,9 +189,6 @@ export interface ReadinessProbe {
  * returns the screen as it is; a pane that looks ready without the hook's word is then
  * reported as `unknown`, never as ready.
  */
-/** How often `waitReady` looks; until the agent has said it started, its pane is read once a second. */
-const POLL_MS = 100;
-
 export async function waitReady(
   tmux: Tmux,
   session: string,
@@ -241,8 +241,8 @@ function killProcessGroup(pid: number): void {
 }
 
 /**
- * Stops agents gracefully first (interrupt a busy one, then `/exit`, then Ctrl-C twice) and kills a
- * tmux session still running after `timeoutMs`. Each step goes to every pane in
+ * Stops agents gracefully first (interrupt a busy one, then `/exit`, then Ctrl-C twice)
+ * and kills a tmux session still running after `timeoutMs`. Each step goes to every pane in
  * one tmux invocation and one `list-panes` per round watches them all, so stopping 20 costs
  * about what stopping one does.
  */

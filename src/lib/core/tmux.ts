@@ -365,7 +365,6 @@ export class Tmux {
   }
 }
 
-/** An exact-match target for a session's active pane. */
 interface PendingCapture {
   args: string[];
   resolve: (out: string) => void;
@@ -377,6 +376,7 @@ function captureArgs(target: string, history: number): string[] {
   return ['capture-pane', '-p', '-J', '-t', paneTarget(target), '-S', `-${history}`];
 }
 
+/** An exact-match target for a session's active pane. */
 export function paneTarget(target: string): string {
   return target.startsWith('%') || target.startsWith('=') ? target : `=${target}:`;
 }
