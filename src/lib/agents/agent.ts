@@ -179,7 +179,7 @@ export interface ReadinessProbe {
   registryStatus?: (pid: number) => string | null;
 }
 
-/** How often `waitReady` looks. Until the agent has said it started, it reads the pane once a second. */
+/** How often `waitReady` looks (until the agent has said it started, at its pane once a second). */
 const POLL_MS = 100;
 
 /**
