@@ -6,6 +6,7 @@ import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/queue/status-file.js';
 import { inputBoxText } from '../src/lib/agents/screens.js';
 import { readEvents } from '../src/lib/core/events.js';
+import type { State } from '../src/lib/core/state-schema.js';
 import { agentPid, processArgs, simSandbox, waitFor } from './helpers/sim.js';
 
 type Action = { session: string; action: string; detail?: string };
@@ -133,10 +134,25 @@ describe('watch', () => {
     );
     const pid = await agentPid(sb.tmux, 'ccl-0');
     expect(processArgs(pid)).not.toContain('--resume');
+    // The id the next resume takes: the hooks' status.json, else what watch recorded in the
+    // state (the hook's status write is best effort: under load it can lose its lock race).
+    const hooked = () => readAgentStatus(sb.project).sessions['ccl-0']?.claudeSessionId ?? null;
+    const recorded = () =>
+      (JSON.parse(fs.readFileSync(`${sb.stateDir}/state.json`, 'utf8')) as State).sessions['ccl-0']
+        ?.claudeSessionId ?? null;
     await waitFor(() => {
-      const now = readAgentStatus(sb.project).sessions['ccl-0']?.claudeSessionId;
+      const now = hooked() ?? recorded();
       return now && now !== id;
-    }, 'a new conversation id');
+    }, 'a new conversation id').catch((err: Error) => {
+      throw new Error(
+        `${err.message}; status.json ${hooked()}, state ${recorded()}, signals ${fs
+          .readFileSync(`${sb.stateDir}/signals/ccl-0.jsonl`, 'utf8')
+          .trim()
+          .split('\n')
+          .slice(-4)
+          .join(' ')}`,
+      );
+    });
     expect(readEvents(sb.stateDir)).toContainEqual(
       expect.objectContaining({ event: 'session.resume-missing', claudeSessionId: id }),
     );
