@@ -124,10 +124,12 @@ describe('tmux layer (real tmux, private socket)', () => {
           `process.stdout.write(${JSON.stringify(text)}); setInterval(() => {}, 1000)`,
         ],
       });
-    await waitFor(
-      async () => (await tmux.capturePane('p4', 5)).join('\n').includes('two lines'),
-      'p4',
-    );
+    for (const [name, text] of Object.entries(texts))
+      if (text)
+        await waitFor(
+          async () => (await tmux.capturePane(name, 5)).join('\n') === text,
+          `${name}'s text`,
+        );
     const calls: string[][] = [];
     const run = tmux.run.bind(tmux);
     tmux.run = async (args, opts) => {
