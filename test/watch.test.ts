@@ -134,15 +134,15 @@ describe('watch', () => {
     );
     const pid = await agentPid(sb.tmux, 'ccl-0');
     expect(processArgs(pid)).not.toContain('--resume');
-    // The id the next resume takes: the hooks' status.json, else what watch recorded in the
-    // state (the hook's status write is best effort: under load it can lose its lock race).
+    // The new conversation in the hooks' status.json (written by the hook, and by watch in
+    // case the hook's best-effort write lost its lock race) and in the state.
     const hooked = () => readAgentStatus(sb.project).sessions['ccl-0']?.claudeSessionId ?? null;
     const recorded = () =>
       (JSON.parse(fs.readFileSync(`${sb.stateDir}/state.json`, 'utf8')) as State).sessions['ccl-0']
         ?.claudeSessionId ?? null;
     await waitFor(() => {
-      const now = hooked() ?? recorded();
-      return now && now !== id;
+      const now = hooked();
+      return now && now !== id && now === recorded();
     }, 'a new conversation id').catch((err: Error) => {
       throw new Error(
         `${err.message}; status.json ${hooked()}, state ${recorded()}, signals ${fs

@@ -206,13 +206,14 @@ export async function runWatch(ctx: Context): Promise<WatchAction[]> {
       .catch((err: unknown) => skipSecondaryWrite('state file', ctx.state.paths.file, err));
   }
   for (const r of restarted.filter((x) => x.lostId)) {
-    // Forget the lost id (unless the new agent already reported its own), so the next run
-    // does not try to resume it again.
+    // Replace the lost id (unless the new agent already reported its own) with the one its
+    // SessionStart signal gave, so the next run does not try to resume the lost one. The
+    // hook writes it too, but that write is best effort and may lose its lock race.
     const s = config.sessions.find((x) => x.name === r.name)!;
     // Best effort: a busy status.json must not fail the watchdog.
     await updateAgentStatus(s.projectPath, r.name, (prev) =>
       prev && prev.claudeSessionId === r.lostId
-        ? { ...prev, claudeSessionId: null }
+        ? { ...prev, claudeSessionId: r.newId }
         : (prev ?? null),
     ).catch(() => undefined);
   }
