@@ -139,14 +139,6 @@ function idleRuns(pool, runs) {
         )}; pane ${pool.pane(who).trim().split('\n').slice(-8).join(' | ')}`,
       );
     delivered.push(ms(stop.ts, got.ts));
-    if (process.env.BENCH_DEBUG)
-      console.error(
-        `idle run ${i}: Stop ${stop.ts} delivered ${got.ts} to ${got.session}; events ${JSON.stringify(
-          events(pool)
-            .filter((e) => e.ts > since)
-            .map((e) => [e.ts, e.event, e.session]),
-        )}`,
-      );
     waitUntil(`run ${i}: ${id} done`, () =>
       fs.existsSync(path.join(project, '.agent-queue', 'done', `${id}.md`)),
     );
