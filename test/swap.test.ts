@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { deliverPrompt } from './helpers/type-prompt.js';
 import { readAgentStatus } from '../src/lib/queue/status-file.js';
 import { readEvents } from '../src/lib/core/events.js';
-import { readSignals } from '../src/lib/claude/signals.js';
+import { appendSignal, readSignals } from '../src/lib/claude/signals.js';
 import {
   agentPid,
   processArgs,
@@ -254,6 +254,34 @@ describe('swap', () => {
     await pool(sb, ['ccl-0']);
     sb.dispatched('T-3', 'ccl-0', 'sim-say: carried on after the move\n');
     const since = new Date().toISOString();
+    const r = await sb.cli(['swap', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).sessions[0]).toMatchObject({ task: 'T-3', prompted: true });
+    await sb.waitForPane('ccl-0', /● carried on after the move/);
+    const signals = readSignals(sb.stateDir, 'ccl-0', since);
+    const resumed = signals.findIndex((x) => x.event === 'SessionStart' && x.source === 'resume');
+    const prompt = signals.findIndex((x) => x.event === 'UserPromptSubmit');
+    expect(resumed).toBeGreaterThanOrEqual(0);
+    expect(prompt).toBeGreaterThan(resumed);
+  });
+
+  it("does not take the stopped agent's late SessionStart for the new agent's", async () => {
+    const sb = simSandbox({ sessions: 'ccl-0', agentEnv: { SIM_SESSION_START_DELAY_MS: '2000' } });
+    await pool(sb, ['ccl-0']);
+    sb.dispatched('T-3', 'ccl-0', 'sim-say: carried on after the move\n');
+    const since = new Date().toISOString();
+    // The agent on primary reports its start just as the swap begins (a swap right after a
+    // start): moments before the relaunch, on the account being left.
+    appendSignal(sb.stateDir, 'ccl-0', {
+      ts: new Date().toISOString(),
+      event: 'SessionStart',
+      account: 'primary',
+      claudeSessionId: null,
+      transcriptPath: null,
+      error: null,
+      message: null,
+      source: 'startup',
+    });
     const r = await sb.cli(['swap', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).sessions[0]).toMatchObject({ task: 'T-3', prompted: true });

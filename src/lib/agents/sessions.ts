@@ -119,12 +119,16 @@ const REGISTRY_STATUS_GRACE_MS = 1500;
 const COPY_NOTE_RE =
   /started a copy as ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
 
-/** The SessionStart signal of a session since `sinceMs`, newest first. */
-function sessionStartSince(ctx: Context, session: string, sinceMs: number) {
+/**
+ * The newest SessionStart signal of a session on `account` since `sinceMs` (taken just before
+ * the launch, so the agent it stopped cannot count: its own SessionStart may be only moments
+ * older, when a swap follows a start).
+ */
+function sessionStartSince(ctx: Context, session: string, account: string, sinceMs: number) {
   // Only the tail: a launch's SessionStart is seconds old, and settle polls this often.
-  return readSignals(ctx.config.stateDir, session, new Date(sinceMs - 1000).toISOString(), 16_384)
+  return readSignals(ctx.config.stateDir, session, new Date(sinceMs).toISOString(), 16_384)
     .reverse()
-    .find((sig) => sig.event === 'SessionStart');
+    .find((sig) => sig.event === 'SessionStart' && (sig.account ?? account) === account);
 }
 
 /**
@@ -150,7 +154,7 @@ export async function settleLaunch(
   const probe = {
     // Hooks that cannot write (a full or read-only stateDir) never say SessionStart.
     hooksInstalled: hooksInstalled(configDir) && signalsWritable(ctx.config.stateDir),
-    started: () => sessionStartSince(ctx, session.name, since) !== undefined,
+    started: () => sessionStartSince(ctx, session.name, account, since) !== undefined,
     // Claude Code 2.1.328+ writes its registry entry before its status (idle follows the
     // SessionStart hook by about 0.1 s): an entry without one is still starting, for a while.
     registryStatus: (pid: number) => {
@@ -212,7 +216,7 @@ export async function settleLaunch(
       continue;
     }
     const reported =
-      sessionStartSince(ctx, session.name, since)?.claudeSessionId ??
+      sessionStartSince(ctx, session.name, account, since)?.claudeSessionId ??
       COPY_NOTE_RE.exec(r.lines.join('\n'))?.[1] ??
       null;
     const copied = Boolean(current && reported && reported !== current);
