@@ -149,6 +149,25 @@ describe('task add', () => {
     expect(readEvents(sb.stateDir).filter((x) => x.event === 'task.added')).toHaveLength(5);
   });
 
+  it('a derived id already done or failed is not given out again', async () => {
+    const sb = sandbox();
+    const src = path.join(sb.home, 'Quick.md');
+    fs.writeFileSync(src, '# A quick one\n');
+    const add = async () =>
+      JSON.parse((await ok(sb, ['task', 'add', 'api', src, '--json'])).stdout).task as string;
+    expect(await add()).toBe('Quick');
+    await ok(sb, ['task', 'done', 'Quick', '--project', 'api']);
+    // The inbox is free again, yet 'Quick' names the task in done/.
+    expect(await add()).toBe('Quick-2');
+    await ok(sb, ['task', 'fail', 'Quick-2', '--project', 'api', '--reason', 'no']);
+    expect(await add()).toBe('Quick-3');
+    expect(fs.readdirSync(dir(sb.api, 'done'))).toEqual(['Quick.md']);
+    expect(fs.readdirSync(dir(sb.api, 'failed')).filter((n) => n.endsWith('.md'))).toEqual([
+      'Quick-2.md',
+    ]);
+    expect(fs.readdirSync(dir(sb.api, 'inbox'))).toEqual(['Quick-3.md']);
+  });
+
   it('refuses bad input with exit 2 and a message naming the field', async () => {
     const sb = sandbox();
     put(sb.api, 'inbox', 'taken.md', 'the original\n');

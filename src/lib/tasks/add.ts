@@ -7,7 +7,7 @@ import { logEvent } from '../core/events.js';
 import { tempPathFor } from '../core/fs-atomic.js';
 import { ioFaultError, withPath } from '../core/io-faults.js';
 import { parseTaskText, setFrontMatterKeys, TaskFileError } from '../queue/front-matter.js';
-import { queuePaths, taskIdProblem } from '../queue/files.js';
+import { queuePaths, taskIdProblem, taskPath } from '../queue/files.js';
 import { assertTaskId, pinProblem, projectByName } from './locate.js';
 
 interface AddOptions {
@@ -56,7 +56,8 @@ export function stamp(d: Date): string {
  * `priority` / `session` in its front matter when given, and writes it into `inbox/`
  * atomically and exclusively: a hidden temp file, then a hard link to `<id>.md` that fails
  * rather than overwrite. An explicit id that is taken is a usage error; a derived one gets a
- * `-2`, `-3`, ... suffix. Errors name the field and exit 2.
+ * `-2`, `-3`, ... suffix, also when that id is already in done/ or failed/. Errors name the
+ * field and exit 2.
  */
 export async function addTask(
   ctx: Context,
@@ -121,6 +122,16 @@ export async function addTask(
         if (opts.id !== undefined)
           throw new UsageError(`--id: inbox of ${project.name} already has a task '${id}'`);
         if (n > 1000) throw err;
+        continue;
+      }
+      // A derived id names one task for good: one already done or failed (a fast agent can
+      // finish a task within the second its id was stamped) is taken too. The link above
+      // claimed the inbox name, so a task of that id is elsewhere by now if it exists at all.
+      if (
+        opts.id === undefined &&
+        (['done', 'failed'] as const).some((f) => fs.existsSync(taskPath(project.path, f, id)))
+      ) {
+        fs.unlinkSync(dest);
         continue;
       }
       logEvent(ctx, 'task.added', {
